@@ -1,0 +1,83 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from shopmesh_kit.migrations import upgrade, upgrade_async
+
+ENV_PY = """\
+from shopmesh_kit.migrations import run_migrations_online
+
+run_migrations_online(None)
+"""
+
+REVISION = '''\
+"""create widget"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "widget",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(40), nullable=False, unique=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("widget")
+'''
+
+
+@pytest.fixture
+def script_location(tmp_path: Path) -> Path:
+    location = tmp_path / "migrations"
+    (location / "versions").mkdir(parents=True)
+    (location / "env.py").write_text(ENV_PY)
+    (location / "versions" / "0001_create_widget.py").write_text(REVISION)
+    return location
+
+
+def _state(database_url: str) -> tuple[list[str], str]:
+    """Tables and the Alembic version, read with a plain sync engine."""
+    url = make_url(database_url)
+    sync_url = url.set(drivername="sqlite" if url.get_backend_name() == "sqlite" else url.drivername)
+    engine = create_engine(sync_url)
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            return sorted(inspect(conn).get_table_names()), version
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_tables_and_is_idempotent(database_url: str, script_location: Path) -> None:
+    upgrade(database_url, script_location)
+    upgrade(database_url, script_location)
+    assert _state(database_url) == (["alembic_version", "widget"], "0001")
+
+
+async def test_upgrade_async_runs_inside_an_event_loop(
+    database_url: str, script_location: Path
+) -> None:
+    await upgrade_async(database_url, script_location)
+    assert _state(database_url) == (["alembic_version", "widget"], "0001")
+
+
+@pytest.mark.postgres
+async def test_concurrent_upgrades_on_postgres_apply_once(
+    postgres_server: object, script_location: Path
+) -> None:
+    from shopmesh_kit.testing.postgres import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    url = await postgres_server.create_database("concurrent_migrations")
+    await asyncio.gather(*(upgrade_async(url, script_location) for _ in range(4)))
+    assert _state(url) == (["alembic_version", "widget"], "0001")
