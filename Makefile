@@ -88,3 +88,36 @@ lint-proto: third_party ## Lint and format-check proto/ with buf
 .PHONY: breaking
 breaking: third_party ## Check proto/ for breaking changes against BREAKING_AGAINST (default main)
 	BUF=$(BUF) tools/proto/breaking.sh $(BREAKING_AGAINST)
+
+# ---------------------------------------------------------------- quality
+PY_PATHS := services tools
+
+.PHONY: lint
+lint: venv lint-proto ## Lint everything: ruff (check and format), mypy strict, buf
+	$(VENV)/bin/ruff check $(PY_PATHS)
+	$(VENV)/bin/ruff format --check $(PY_PATHS)
+	$(VENV)/bin/mypy
+
+.PHONY: fmt
+fmt: venv ## Format Python and proto sources in place
+	$(VENV)/bin/ruff check --fix $(PY_PATHS)
+	$(VENV)/bin/ruff format $(PY_PATHS)
+	$(BUF) format -w proto
+
+.PHONY: test
+test: venv ## Run the whole test suite (SQLite and a throwaway PostgreSQL)
+	$(VENV)/bin/pytest
+
+# ---------------------------------------------------------------- running
+.PHONY: run
+run: venv ## Run the platform locally on SQLite (var/); Ctrl-C stops it
+	$(PY) tools/dev/run.py
+
+.PHONY: migrate
+migrate: venv ## Apply every service's database migrations (URLs from SHOPMESH_<SVC>_DATABASE_URL)
+	SHOPMESH_AUTH_DATABASE_URL=$${SHOPMESH_AUTH_DATABASE_URL:-sqlite+aiosqlite:///var/auth.db} \
+	  $(PY) -m shopmesh_auth migrate
+
+.PHONY: bench-auth
+bench-auth: venv ## Benchmark login/s and token verifications/s against raw argon2id and JWT
+	$(PY) services/auth/bench/bench_auth.py

@@ -10,7 +10,6 @@ from typing import Any
 
 import grpc
 import pytest
-
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from shopmesh_auth.app import AuthApp, build_app
 from shopmesh_auth.settings import AuthSettings
@@ -54,25 +53,30 @@ class AuthHarness:
     users: FakeUserDirectory
     clock: Clock
 
-    async def register(self, email: str = "ada@example.com", password: str = "correct horse",
-                       name: str = "Ada") -> Any:
+    async def register(
+        self, email: str = "ada@example.com", password: str = "correct horse", name: str = "Ada"
+    ) -> Any:
         return await self.stub.RegisterAccount(
-            auth_service_pb2.RegisterAccountRequest(email=email, password=password, display_name=name)
+            auth_service_pb2.RegisterAccountRequest(
+                email=email, password=password, display_name=name
+            )
         )
 
     async def login(self, email: str = "ada@example.com", password: str = "correct horse") -> Any:
         return await self.stub.Login(auth_service_pb2.LoginRequest(email=email, password=password))
 
-    def verifier(self, *, issuer: str = "shopmesh-auth", audience: str = "shopmesh") -> TokenVerifier:
+    def verifier(
+        self, *, issuer: str = "shopmesh-auth", audience: str = "shopmesh"
+    ) -> TokenVerifier:
         """A verifier as every other service builds it: JWKS fetched over gRPC."""
 
         async def fetch() -> dict[str, Any]:
             response = await self.stub.GetJwks(auth_service_pb2.GetJwksRequest())
-            return {"keys": [
-                {f.name: v for f, v in key.ListFields()} for key in response.keys
-            ]}
+            return {"keys": [{f.name: v for f, v in key.ListFields()} for key in response.keys]}
 
-        return TokenVerifier(JwksCache(fetch, min_refresh_interval=0), issuer=issuer, audience=audience)
+        return TokenVerifier(
+            JwksCache(fetch, min_refresh_interval=0), issuer=issuer, audience=audience
+        )
 
 
 def make_settings(database_url: str, **overrides: Any) -> AuthSettings:
@@ -101,7 +105,9 @@ def users() -> FakeUserDirectory:
 
 
 @pytest.fixture
-async def auth(database_url: str, users: FakeUserDirectory, clock: Clock) -> AsyncIterator[AuthHarness]:
+async def auth(
+    database_url: str, users: FakeUserDirectory, clock: Clock
+) -> AsyncIterator[AuthHarness]:
     settings = make_settings(database_url)
     app = await build_app(settings, database=Database(database_url), users=users, clock=clock)
     async with serving(app.server) as channel:

@@ -7,12 +7,13 @@ import argparse
 import asyncio
 import os
 
-from shopmesh_auth.app import MIGRATIONS, build_app
-from shopmesh_auth.settings import AuthSettings
 from shopmesh_kit.db import Database
 from shopmesh_kit.logs import configure_logging
 from shopmesh_kit.migrations import upgrade_async
 from shopmesh_kit.telemetry import configure_tracing
+
+from shopmesh_auth.app import MIGRATIONS, build_app
+from shopmesh_auth.settings import AuthSettings
 
 DESCRIPTION = """Shopmesh auth service: accounts, logins, JWT access tokens, refresh
 tokens and the JWKS. Configured by environment variables prefixed SHOPMESH_AUTH_
@@ -32,7 +33,10 @@ async def _migrate(settings: AuthSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shopmesh-auth", description=DESCRIPTION)
     parser.add_argument(
-        "command", nargs="?", choices=["serve", "migrate"], default="serve",
+        "command",
+        nargs="?",
+        choices=["serve", "migrate"],
+        default="serve",
         help="serve the gRPC API (default) or apply database migrations and exit",
     )
     args = parser.parse_args(argv)

@@ -11,6 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shopmesh.auth.v1 import auth_service_pb2_grpc
+from shopmesh_kit.auth import SERVICE, AccessRules, TokenVerifier
+from shopmesh_kit.clients import ServiceToken, create_channel
+from shopmesh_kit.db import Database
+from shopmesh_kit.errors import ServiceError
+from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.server import Binding, GrpcServer
+
 from shopmesh_auth.api.access import AUTH_INTERNAL_SERVICE, AUTH_SERVICE, INTERNAL_RULES, RULES
 from shopmesh_auth.api.servicer import AuthInternalServicer, AuthServicer
 from shopmesh_auth.keyring import KeyRing
@@ -19,11 +26,6 @@ from shopmesh_auth.security.passwords import PasswordHasher
 from shopmesh_auth.service import AuthPolicy, AuthService, UserDirectory
 from shopmesh_auth.settings import AuthSettings
 from shopmesh_auth.users import IDEMPOTENT, GrpcUserDirectory
-from shopmesh_kit.auth import SERVICE, AccessRules, TokenVerifier
-from shopmesh_kit.clients import ServiceToken, create_channel
-from shopmesh_kit.db import Database
-from shopmesh_kit.migrations import upgrade_async
-from shopmesh_kit.server import Binding, GrpcServer
 
 log = logging.getLogger("shopmesh.auth")
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -70,8 +72,9 @@ async def build_app(
     if users is None:
 
         async def own_token() -> tuple[str, float]:
-            token = issuer.sign(keys.current, subject="services/auth", roles=[SERVICE],
-                                ttl=service_ttl, now=clock())
+            token = issuer.sign(
+                keys.current, subject="services/auth", roles=[SERVICE], ttl=service_ttl, now=clock()
+            )
             return token, service_ttl.total_seconds()
 
         channel = create_channel(
@@ -99,13 +102,20 @@ async def build_app(
     background = _Background(service, keys, settings)
     server = GrpcServer(
         bindings=[
-            Binding(AUTH_SERVICE, auth_service_pb2_grpc.add_AuthServiceServicer_to_server,
-                    AuthServicer(service, trust_forwarded_for=settings.trust_forwarded_for)),
-            Binding(AUTH_INTERNAL_SERVICE,
-                    auth_service_pb2_grpc.add_AuthInternalServiceServicer_to_server,
-                    AuthInternalServicer(service)),
+            Binding(
+                AUTH_SERVICE,
+                auth_service_pb2_grpc.add_AuthServiceServicer_to_server,
+                AuthServicer(service, trust_forwarded_for=settings.trust_forwarded_for),
+            ),
+            Binding(
+                AUTH_INTERNAL_SERVICE,
+                auth_service_pb2_grpc.add_AuthInternalServiceServicer_to_server,
+                AuthInternalServicer(service),
+            ),
         ],
-        rules=AccessRules.for_services([(AUTH_SERVICE, RULES), (AUTH_INTERNAL_SERVICE, INTERNAL_RULES)]),
+        rules=AccessRules.for_services(
+            [(AUTH_SERVICE, RULES), (AUTH_INTERNAL_SERVICE, INTERNAL_RULES)]
+        ),
         verifier=TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
         error_domain=ERROR_DOMAIN,
         host=settings.host,
@@ -142,7 +152,11 @@ class _Background:
         admin_seeded = not (self._settings.admin_email and self._settings.admin_password)
         while True:
             try:
-                if not admin_seeded and self._settings.admin_email and self._settings.admin_password:
+                if (
+                    not admin_seeded
+                    and self._settings.admin_email
+                    and self._settings.admin_password
+                ):
                     await self._service.seed_admin(
                         self._settings.admin_email, self._settings.admin_password.get_secret_value()
                     )
@@ -150,8 +164,8 @@ class _Background:
                     log.info("admin account ready", extra={"email": self._settings.admin_email})
                 await self._service.complete_pending()
                 await self._keys.load()
-            except asyncio.CancelledError:
-                raise
+            except ServiceError as error:
+                log.warning("background work failed; retrying: %s", error.message)
             except Exception:
-                log.warning("background work failed; retrying", exc_info=True)
+                log.exception("background work failed; retrying")
             await asyncio.sleep(self._settings.pending_retry_interval_seconds)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shopmesh_kit.auth import SERVICE, SERVICE_SUBJECT_PREFIX
+from shopmesh_kit.db import Database, is_unique_violation
 from sqlalchemy.exc import IntegrityError
 
 from shopmesh_auth.db.models import AccountRow, RefreshTokenRow
@@ -36,8 +38,6 @@ from shopmesh_auth.domain.throttle import FailureWindow
 from shopmesh_auth.keyring import KeyRing
 from shopmesh_auth.security.keys import TokenIssuer
 from shopmesh_auth.security.passwords import PasswordHasher
-from shopmesh_kit.auth import SERVICE, SERVICE_SUBJECT_PREFIX
-from shopmesh_kit.db import Database, is_unique_violation
 
 log = logging.getLogger("shopmesh.auth")
 
@@ -190,9 +190,13 @@ class AuthService:
         validate_registration(email, password, "Administrator")
         async with self._db.session() as session:
             row = await Accounts(session).by_email(email)
-            if row is not None and await self._hasher.verify(row.password_hash, password):
-                if Role.ADMIN in row.roles.split(",") and row.status == AccountStatus.ACTIVE:
-                    return to_account(row)
+            if (
+                row is not None
+                and Role.ADMIN in row.roles.split(",")
+                and row.status == AccountStatus.ACTIVE
+                and await self._hasher.verify(row.password_hash, password)
+            ):
+                return to_account(row)
         password_hash = await self._hasher.hash(password)
         async with self._db.write_session() as session:
             accounts = Accounts(session)
@@ -230,7 +234,9 @@ class AuthService:
             row = await Accounts(session).by_email(email)
             account = to_account(row) if row is not None else None
         usable = account is not None and account.status == AccountStatus.ACTIVE
-        ok = await self._hasher.verify(account.password_hash if usable and account else None, password)
+        ok = await self._hasher.verify(
+            account.password_hash if usable and account else None, password
+        )
         if not ok or account is None:
             self._account_failures.record_failure(email)
             self._client_failures.record_failure(client)

@@ -6,12 +6,13 @@ from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from shopmesh_kit.settings import ServiceSettings
 
 
 class AuthSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOPMESH_AUTH_", frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPMESH_AUTH_", frozen=True, populate_by_name=True
+    )
     service_name: ClassVar[str] = "auth"
 
     port: int = 50051
@@ -31,7 +32,8 @@ class AuthSettings(ServiceSettings):
     login_failure_window_seconds: float = Field(default=900.0, gt=0)
     pending_retry_interval_seconds: float = Field(default=10.0, gt=0)
     admin_email: str | None = Field(
-        default=None, validation_alias=AliasChoices("SHOPMESH_ADMIN_EMAIL", "SHOPMESH_AUTH_ADMIN_EMAIL")
+        default=None,
+        validation_alias=AliasChoices("SHOPMESH_ADMIN_EMAIL", "SHOPMESH_AUTH_ADMIN_EMAIL"),
     )
     admin_password: SecretStr | None = Field(
         default=None,

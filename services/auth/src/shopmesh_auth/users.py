@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from shopmesh.user.v1 import user_pb2, user_service_pb2, user_service_pb2_grpc
 from shopmesh_kit.errors import Unavailable
 

@@ -4,7 +4,6 @@ import asyncio
 
 import grpc
 import pytest
-
 from shopmesh.auth.v1 import auth_service_pb2
 from shopmesh_kit.testing.grpc import error_info, field_violations
 

@@ -10,7 +10,6 @@ from datetime import timedelta
 import grpc
 import jwt
 import pytest
-
 from shopmesh.auth.v1 import auth_service_pb2
 from shopmesh_kit.errors import Unauthenticated
 from shopmesh_kit.testing.grpc import error_info, rich_status
@@ -56,7 +55,9 @@ async def test_repeated_failures_throttle_the_account(auth: AuthHarness) -> None
         await auth.login()  # even the right password waits out the window
     assert throttled.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error_info(throttled.value).reason == "LOGIN_THROTTLED"
-    assert any(d.type_url.endswith("google.rpc.RetryInfo") for d in rich_status(throttled.value).details)
+    assert any(
+        d.type_url.endswith("google.rpc.RetryInfo") for d in rich_status(throttled.value).details
+    )
 
 
 async def test_repeated_failures_throttle_the_client_across_accounts(auth: AuthHarness) -> None:

@@ -100,7 +100,9 @@ class JwksCache:
         now = self._clock()
         stale = self._fetched_at is None or now - self._fetched_at > self._ttl
         unknown = kid not in self._keys
-        may_refresh = self._fetched_at is None or now - self._fetched_at >= self._min_refresh_interval
+        may_refresh = (
+            self._fetched_at is None or now - self._fetched_at >= self._min_refresh_interval
+        )
         if stale or (unknown and may_refresh):
             await self._refresh(now)
         return self._keys.get(kid)
@@ -123,7 +125,11 @@ def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
     """The ES256 signing keys of a JWK Set, by `kid`; other keys are skipped."""
     keys: dict[str, jwt.PyJWK] = {}
     for data in jwks.get("keys", []):
-        if data.get("kty") != "EC" or data.get("alg", ALGORITHM) != ALGORITHM or not data.get("kid"):
+        if (
+            data.get("kty") != "EC"
+            or data.get("alg", ALGORITHM) != ALGORITHM
+            or not data.get("kid")
+        ):
             continue
         keys[data["kid"]] = jwt.PyJWK(dict(data), algorithm=ALGORITHM)
     return keys

@@ -45,7 +45,7 @@ class ServiceToken:
         return self._token
 
 
-class _OutboundInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _OutboundInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, token: ServiceToken | None, default_timeout: float) -> None:
         self._token = token
         self._default_timeout = default_timeout

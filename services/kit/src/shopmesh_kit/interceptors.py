@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -30,11 +30,12 @@ from shopmesh_kit.errors import (
     Unauthenticated,
 )
 from shopmesh_kit.metrics import ServerMetrics
+from shopmesh_kit.rpc import Context
 from shopmesh_kit.validation import validate_required
 
 log = logging.getLogger("shopmesh.rpc")
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Behavior = Callable[[Any, Context], Awaitable[Any]]
 INTERNAL_MESSAGE = "internal error"
 # Infrastructure services that need no token: probes and grpcurl exploration.
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -51,10 +52,10 @@ class _UnaryInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         behavior: Behavior = handler.unary_unary
 
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: Context) -> Any:
             return await self.around(method, request, context, behavior)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -63,9 +64,7 @@ class _UnaryInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         raise NotImplementedError
 
 
@@ -81,9 +80,7 @@ class ObservabilityInterceptor(_UnaryInterceptor):
     def __init__(self, metrics: ServerMetrics | None) -> None:
         self._metrics = metrics
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         deadlines.set_inbound_deadline(context.time_remaining())
         if self._metrics:
             self._metrics.started(method)
@@ -92,7 +89,7 @@ class ObservabilityInterceptor(_UnaryInterceptor):
         try:
             return await behavior(request, context)
         except BaseException:
-            code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+            code = context.code() or grpc.StatusCode.UNKNOWN
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -125,9 +122,7 @@ class ErrorInterceptor(_UnaryInterceptor):
     def __init__(self, domain: str) -> None:
         self._domain = domain
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         try:
             return await behavior(request, context)
         except ServiceError as error:
@@ -144,6 +139,7 @@ class ErrorInterceptor(_UnaryInterceptor):
             status.message,
             trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
         )
+        raise AssertionError("context.abort() returned")  # it always raises
 
 
 _CODES: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
@@ -158,7 +154,9 @@ def _pack(message: Message) -> any_pb2.Any:
 def to_status(error: ServiceError, domain: str) -> status_pb2.Status:
     """The rich status for a typed error."""
     details = [
-        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))
+        _pack(
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata)
+        )
     ]
     if isinstance(error, InvalidArgument) and error.violations:
         details.append(
@@ -205,9 +203,7 @@ class AuthenticationInterceptor(_UnaryInterceptor):
         self._verifier = verifier
         self._rules = rules
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         set_principal(None)
         try:
             token = bearer_token(context.invocation_metadata())
@@ -236,9 +232,7 @@ class AuthorizationInterceptor(_UnaryInterceptor):
     def __init__(self, rules: AccessRules) -> None:
         self._rules = rules
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         if not method.startswith(OPEN_SERVICES):
             rule = self._rules.get(method)
             principal = current_principal()
@@ -252,9 +246,7 @@ class AuthorizationInterceptor(_UnaryInterceptor):
 class ValidationInterceptor(_UnaryInterceptor):
     """Rejects requests missing REQUIRED fields before any side effect."""
 
-    async def around(
-        self, method: str, request: Any, context: grpc.aio.ServicerContext, behavior: Behavior
-    ) -> Any:
+    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         if isinstance(request, Message) and not method.startswith(OPEN_SERVICES):
             validate_required(request)
         return await behavior(request, context)

@@ -38,9 +38,9 @@ class JsonFormatter(logging.Formatter):
             key: value for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
         }
         entry.update(
-            timestamp=datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ).replace("+00:00", "Z"),
+            timestamp=datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             level=record.levelname,
             logger=record.name,
             message=record.getMessage(),

@@ -20,7 +20,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 from prometheus_client import CollectorRegistry
 
 from shopmesh_kit.auth import AccessRules, TokenVerifier
@@ -82,7 +82,11 @@ class GrpcServer:
             raise ValueError(f"methods without an access rule: {missing}")
         self._server = grpc.aio.server(
             interceptors=[
-                aio_server_interceptor(),
+                # Health is not traced: OTel's aio interceptor breaks Watch, which
+                # writes with context.write() instead of yielding (otel-contrib #3066).
+                aio_server_interceptor(
+                    filter_=filters.negate(filters.service_name("grpc.health.v1.Health"))
+                ),
                 ObservabilityInterceptor(ServerMetrics(self.registry)),
                 ErrorInterceptor(error_domain),
                 AuthenticationInterceptor(verifier, rules),
@@ -96,8 +100,11 @@ class GrpcServer:
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
-            [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME],
+            [
+                *self.service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
             self._server,
         )
         self.port = self._server.add_insecure_port(f"{host}:{port}")

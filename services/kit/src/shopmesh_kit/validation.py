@@ -45,7 +45,9 @@ def missing_required_fields(message: Message, prefix: str = "") -> list[str]:
     if "update_mask" in descriptor.fields_by_name:
         return missing
     for fd in descriptor.fields:
-        if fd.type != FieldDescriptor.TYPE_MESSAGE or fd.message_type.GetOptions().map_entry:
+        if fd.type != FieldDescriptor.TYPE_MESSAGE or fd.message_type is None:
+            continue
+        if fd.message_type.GetOptions().map_entry:
             continue
         value = getattr(message, fd.name)
         if fd.is_repeated:

@@ -3,10 +3,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import CheckConstraint, ForeignKey, String, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 from shopmesh_kit.db import (
     Database,
     is_check_violation,
@@ -14,6 +10,9 @@ from shopmesh_kit.db import (
     metadata_with_conventions,
 )
 from shopmesh_kit.testing.postgres import find_bindir, start_local_postgres
+from sqlalchemy import CheckConstraint, ForeignKey, String, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):

@@ -2,9 +2,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, make_url, text
-
 from shopmesh_kit.migrations import upgrade, upgrade_async
+from sqlalchemy import create_engine, inspect, make_url, text
 
 ENV_PY = """\
 from shopmesh_kit.migrations import run_migrations_online
@@ -48,7 +47,9 @@ def script_location(tmp_path: Path) -> Path:
 def _state(database_url: str) -> tuple[list[str], str]:
     """Tables and the Alembic version, read with a plain sync engine."""
     url = make_url(database_url)
-    sync_url = url.set(drivername="sqlite" if url.get_backend_name() == "sqlite" else url.drivername)
+    sync_url = url.set(
+        drivername="sqlite" if url.get_backend_name() == "sqlite" else url.drivername
+    )
     engine = create_engine(sync_url)
     try:
         with engine.connect() as conn:

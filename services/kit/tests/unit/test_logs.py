@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-
 from shopmesh_kit.logs import configure_logging
 
 

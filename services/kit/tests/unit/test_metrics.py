@@ -2,7 +2,6 @@ import urllib.request
 
 import pytest
 from prometheus_client import CollectorRegistry
-
 from shopmesh_kit.metrics import (
     ServerMetrics,
     split_method,
@@ -69,7 +68,7 @@ def test_metrics_are_scraped_over_http_on_an_ephemeral_port() -> None:
     server, port = start_metrics_server(registry, "127.0.0.1", 0)
     try:
         assert port > 0
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             assert response.status == 200
             body = response.read().decode()
     finally:

@@ -2,7 +2,6 @@ import base64
 import json
 
 import pytest
-
 from shopmesh_kit.errors import InvalidArgument
 from shopmesh_kit.pagination import (
     MAX_TOKEN_LENGTH,

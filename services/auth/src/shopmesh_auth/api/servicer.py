@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from shopmesh.auth.v1 import account_pb2, auth_service_pb2, auth_service_pb2_grpc
+from shopmesh_kit.rpc import Context
+
 from shopmesh_auth.domain.accounts import Account
 from shopmesh_auth.service import AuthService, TokenPair
 
@@ -23,7 +23,7 @@ def account_to_proto(account: Account) -> account_pb2.Account:
     )
 
 
-def client_key(context: grpc.aio.ServicerContext, trust_forwarded_for: bool) -> str:
+def client_key(context: Context, trust_forwarded_for: bool) -> str:
     """The client address used for throttling: the first X-Forwarded-For hop
     when the edge in front of us is trusted to set it, else the peer."""
     if trust_forwarded_for:
@@ -40,7 +40,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         self._trust_forwarded_for = trust_forwarded_for
 
     async def RegisterAccount(
-        self, request: auth_service_pb2.RegisterAccountRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.RegisterAccountRequest, context: Context
     ) -> account_pb2.Account:
         account = await self._service.register(
             request.email, request.password, request.display_name
@@ -48,7 +48,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         return account_to_proto(account)
 
     async def Login(
-        self, request: auth_service_pb2.LoginRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.LoginRequest, context: Context
     ) -> auth_service_pb2.LoginResponse:
         pair = await self._service.login(
             request.email, request.password, client_key(context, self._trust_forwarded_for)
@@ -62,7 +62,7 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
 
     async def RefreshToken(
-        self, request: auth_service_pb2.RefreshTokenRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.RefreshTokenRequest, context: Context
     ) -> auth_service_pb2.RefreshTokenResponse:
         pair: TokenPair = await self._service.refresh(request.refresh_token)
         return auth_service_pb2.RefreshTokenResponse(
@@ -73,13 +73,13 @@ class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):
         )
 
     async def RevokeToken(
-        self, request: auth_service_pb2.RevokeTokenRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.RevokeTokenRequest, context: Context
     ) -> auth_service_pb2.RevokeTokenResponse:
         await self._service.revoke(request.refresh_token)
         return auth_service_pb2.RevokeTokenResponse()
 
     async def GetJwks(
-        self, request: auth_service_pb2.GetJwksRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.GetJwksRequest, context: Context
     ) -> auth_service_pb2.GetJwksResponse:
         keys = [account_pb2.JsonWebKey(**jwk) for jwk in self._service.jwks()]
         return auth_service_pb2.GetJwksResponse(keys=keys)
@@ -90,11 +90,7 @@ class AuthInternalServicer(auth_service_pb2_grpc.AuthInternalServiceServicer):
         self._service = service
 
     async def IssueServiceToken(
-        self, request: auth_service_pb2.IssueServiceTokenRequest, context: grpc.aio.ServicerContext
+        self, request: auth_service_pb2.IssueServiceTokenRequest, context: Context
     ) -> auth_service_pb2.IssueServiceTokenResponse:
-        token, expires_in = await self._service.issue_service_token(
-            request.service, request.secret
-        )
-        return auth_service_pb2.IssueServiceTokenResponse(
-            access_token=token, expires_in=expires_in
-        )
+        token, expires_in = await self._service.issue_service_token(request.service, request.secret)
+        return auth_service_pb2.IssueServiceTokenResponse(access_token=token, expires_in=expires_in)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shopmesh_kit.db import metadata_with_conventions
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from shopmesh_kit.db import metadata_with_conventions
 
 
 class Base(DeclarativeBase):

@@ -26,8 +26,11 @@ class SigningKey:
 
     @classmethod
     def generate(cls, now: datetime) -> SigningKey:
-        return cls(kid=uuid.uuid4().hex, private_key=ec.generate_private_key(ec.SECP256R1()),
-                   create_time=now)
+        return cls(
+            kid=uuid.uuid4().hex,
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            create_time=now,
+        )
 
     def to_pem(self, passphrase: bytes | None) -> str:
         encryption: serialization.KeySerializationEncryption = (

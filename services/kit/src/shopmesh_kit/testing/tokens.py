@@ -37,8 +37,15 @@ class TestKeys:
         numbers = self.private_key.public_key().public_numbers()
         return {
             "keys": [
-                {"kty": "EC", "kid": self.kid, "use": "sig", "alg": ALGORITHM, "crv": "P-256",
-                 "x": _b64(numbers.x), "y": _b64(numbers.y)}
+                {
+                    "kty": "EC",
+                    "kid": self.kid,
+                    "use": "sig",
+                    "alg": ALGORITHM,
+                    "crv": "P-256",
+                    "x": _b64(numbers.x),
+                    "y": _b64(numbers.y),
+                }
             ]
         }
 
@@ -56,12 +63,21 @@ class TestKeys:
     ) -> str:
         now = int(time.time())
         payload: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.audience, "sub": subject, "roles": list(roles),
-            "iat": now, "nbf": now, "exp": now + int(ttl), "jti": uuid.uuid4().hex,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "roles": list(roles),
+            "iat": now,
+            "nbf": now,
+            "exp": now + int(ttl),
+            "jti": uuid.uuid4().hex,
         }
         payload.update(claims)
         return jwt.encode(
-            payload, self.private_key, algorithm=ALGORITHM, headers={"kid": self.kid, **(headers or {})}
+            payload,
+            self.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self.kid, **(headers or {})},
         )
 
     def service_token(self, service: str) -> str:
