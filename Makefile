@@ -12,7 +12,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 BIN := $(CURDIR)/.bin
 GO ?= go
-SERVICES := kit auth
+SERVICES := kit auth user product order
 
 .PHONY: help
 help: ## List every target with one line

@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     jwt_issuer: str = "shopmesh-auth"
     jwt_audience: str = "shopmesh"
+    # Where the auth service answers: JWKS for verifying callers, service tokens.
+    auth_service_target: str = "127.0.0.1:50051"
 
     @classmethod
     def load(cls, *, secrets_dir: str | Path | None = None) -> Self:
