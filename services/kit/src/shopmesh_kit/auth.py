@@ -211,7 +211,7 @@ class Rule:
             return False
         if principal.is_service:
             return SERVICE in self.roles and principal.service_name in self.services
-        if self.roles & principal.roles:
+        if self.roles & (principal.roles - {SERVICE}):  # `service` counts only for workloads
             return True
         if self.owner_field is not None:
             owner = owner_of(_field_value(request, self.owner_field))

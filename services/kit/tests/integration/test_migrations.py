@@ -1,8 +1,11 @@
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from shopmesh_kit.migrations import upgrade, upgrade_async
+from shopmesh_kit.testing.postgres import PostgresServer
 from sqlalchemy import create_engine, inspect, make_url, text
 
 ENV_PY = """\
@@ -72,13 +75,24 @@ async def test_upgrade_async_runs_inside_an_event_loop(
     assert _state(database_url) == (["alembic_version", "widget"], "0001")
 
 
-@pytest.mark.postgres
-async def test_concurrent_upgrades_on_postgres_apply_once(
-    postgres_server: object, script_location: Path
+async def test_concurrent_upgrades_in_one_process_are_serialized(
+    database_url: str, script_location: Path
 ) -> None:
-    from shopmesh_kit.testing.postgres import PostgresServer
+    await asyncio.gather(*(upgrade_async(database_url, script_location) for _ in range(3)))
+    assert _state(database_url) == (["alembic_version", "widget"], "0001")
 
-    assert isinstance(postgres_server, PostgresServer)
-    url = await postgres_server.create_database("concurrent_migrations")
-    await asyncio.gather(*(upgrade_async(url, script_location) for _ in range(4)))
+
+@pytest.mark.postgres
+def test_replicas_migrating_together_apply_each_revision_once(
+    postgres_server: PostgresServer, script_location: Path
+) -> None:
+    url = postgres_server.create_database_sync("replicas_migrating")
+    code = "import sys, pathlib; from shopmesh_kit.migrations import upgrade; " + (
+        "upgrade(sys.argv[1], pathlib.Path(sys.argv[2]))"
+    )
+    replicas = [
+        subprocess.Popen([sys.executable, "-c", code, url, str(script_location)])  # noqa: S603
+        for _ in range(3)
+    ]
+    assert [replica.wait(timeout=60) for replica in replicas] == [0, 0, 0]
     assert _state(url) == (["alembic_version", "widget"], "0001")

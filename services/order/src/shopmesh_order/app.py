@@ -1,0 +1,131 @@
+"""Composition root of the order service: everything is wired here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+
+from shopmesh.order.v1 import order_service_pb2_grpc
+from shopmesh_kit.auth import AccessRules, TokenVerifier
+from shopmesh_kit.clients import create_channel
+from shopmesh_kit.db import Database
+from shopmesh_kit.errors import ServiceError
+from shopmesh_kit.identity import auth_verifier, service_token
+from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.server import Binding, GrpcServer
+from shopmesh_order.api.access import ORDER_SERVICE, RULES
+from shopmesh_order.api.servicer import OrderServicer
+from shopmesh_order.faults import Faults
+from shopmesh_order.service import OrderService
+from shopmesh_order.settings import OrderSettings
+from shopmesh_order.stock import IDEMPOTENT, GrpcStock, Stock
+
+log = logging.getLogger("shopmesh.order")
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+ERROR_DOMAIN = "order.shopmesh.dev"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class OrderApp:
+    server: GrpcServer
+    service: OrderService
+
+
+async def build_app(
+    settings: OrderSettings,
+    *,
+    database: Database,
+    verifier: TokenVerifier | None = None,
+    stock: Stock | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> OrderApp:
+    """Build the server. Without a verifier or stock given, talk to the auth
+    and product services named in the settings."""
+    if settings.migrate_on_start:
+        await upgrade_async(settings.database_url, MIGRATIONS)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    auth_channel: grpc.aio.Channel | None = None
+    if verifier is None or stock is None:
+        auth_channel = create_channel(settings.auth_service_target)
+        closers.append(auth_channel.close)
+    if verifier is None:
+        assert auth_channel is not None
+        verifier = auth_verifier(
+            auth_channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+    if stock is None:
+        assert auth_channel is not None
+        token = service_token(
+            auth_channel, settings.service_name, settings.service_secret.get_secret_value()
+        )
+        product_channel = create_channel(
+            settings.product_service_target,
+            token=token,
+            default_timeout=settings.product_call_timeout_seconds,
+            idempotent=IDEMPOTENT,
+        )
+        closers.append(product_channel.close)
+        stock = GrpcStock(product_channel, settings.currency)
+    service = OrderService(
+        database=database, stock=stock, clock=clock, faults=Faults(settings.fault_crash_point)
+    )
+    recovery = _Recovery(service, settings)
+    server = GrpcServer(
+        bindings=[
+            Binding(ORDER_SERVICE, order_service_pb2_grpc.add_OrderServiceServicer_to_server,
+                    OrderServicer(service)),
+        ],
+        rules=AccessRules.for_services([(ORDER_SERVICE, RULES)]),
+        verifier=verifier,
+        error_domain=ERROR_DOMAIN,
+        host=settings.host,
+        port=settings.port,
+        metrics_host=settings.metrics_host,
+        metrics_port=settings.metrics_port,
+        grace_seconds=settings.grace_period_seconds,
+        on_start=[recovery.start],
+        on_stop=[recovery.stop, *closers, database.dispose],
+    )
+    return OrderApp(server=server, service=service)
+
+
+class _Recovery:
+    """Runs `OrderService.recover` at start and then periodically."""
+
+    def __init__(self, service: OrderService, settings: OrderSettings) -> None:
+        self._service = service
+        self._interval = settings.recovery_interval_seconds
+        self._grace = timedelta(seconds=settings.recovery_grace_seconds)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="order-recovery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                moved = await self._service.recover(self._grace)
+                if moved:
+                    log.info("recovery moved %d order(s)", moved)
+            except ServiceError as error:
+                log.warning("recovery failed; retrying: %s", error.message)
+            except Exception:
+                log.exception("recovery failed; retrying")
+            await asyncio.sleep(self._interval)
