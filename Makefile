@@ -113,10 +113,11 @@ test: venv ## Run the whole test suite (SQLite and a throwaway PostgreSQL)
 run: venv ## Run the platform locally on SQLite (var/); Ctrl-C stops it
 	$(PY) tools/dev/run.py
 
+DEPLOYABLES := auth user product order
+
 .PHONY: migrate
-migrate: venv ## Apply every service's database migrations (URLs from SHOPMESH_<SVC>_DATABASE_URL)
-	SHOPMESH_AUTH_DATABASE_URL=$${SHOPMESH_AUTH_DATABASE_URL:-sqlite+aiosqlite:///var/auth.db} \
-	  $(PY) -m shopmesh_auth migrate
+migrate: venv ## Apply every service's migrations (SHOPMESH_<SVC>_DATABASE_URL, default var/<svc>.db)
+	for svc in $(DEPLOYABLES); do $(PY) -m shopmesh_$$svc migrate; done
 
 .PHONY: bench-auth
 bench-auth: venv ## Benchmark login/s and token verifications/s against raw argon2id and JWT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -33,13 +34,21 @@ class Service:
     port: int
 
 
-SERVICES = [Service("auth", "shopmesh_auth", 50051)]
+SERVICES = [
+    Service("auth", "shopmesh_auth", 50051),
+    Service("user", "shopmesh_user", 50052),
+    Service("product", "shopmesh_product", 50053),
+    Service("order", "shopmesh_order", 50054),
+]
 
 
 def _env(service: Service, args: argparse.Namespace) -> dict[str, str]:
     prefix = f"SHOPMESH_{service.name.upper()}_"
     env = dict(os.environ)
     env.setdefault(f"{prefix}PORT", str(service.port))
+    for other in SERVICES:  # every service finds the others on their ports
+        port = os.environ.get(f"SHOPMESH_{other.name.upper()}_PORT", str(other.port))
+        env.setdefault(f"{prefix}{other.name.upper()}_SERVICE_TARGET", f"127.0.0.1:{port}")
     env.setdefault(
         f"{prefix}DATABASE_URL", f"sqlite+aiosqlite:///{args.data_dir}/{service.name}.db"
     )
@@ -70,20 +79,32 @@ async def _wait_serving(port: int, limit: float = 60.0) -> None:
             await asyncio.sleep(0.2)
 
 
-def _banner(env: dict[str, str], admin_email: str, admin_password: str, generated: bool) -> str:
-    auth = env.get("SHOPMESH_AUTH_PORT", "50051")
+def _banner(ports: dict[str, int], admin_email: str, admin_password: str, generated: bool) -> str:
+    auth, product, order = ports["auth"], ports["product"], ports["order"]
+    password = admin_password if generated else "$SHOPMESH_ADMIN_PASSWORD"
+    register = '{"email": "ada@example.com", "password": "correct horse", "display_name": "Ada"}'
+    login = '{"email": "ada@example.com", "password": "correct horse"}'
+    order_body = (
+        '{"parent": "users/me", "request_id": "\'$(uuidgen)\'", '
+        '"order": {"lines": [{"product": "products/espresso-cup", "quantity": 2}]}}'
+    )
     lines = [
         "",
         "Shopmesh is running. Ctrl-C stops everything.",
-        f"  auth    gRPC  127.0.0.1:{auth}",
-        f"  admin   {admin_email}"
-        + (f"  password: {admin_password}  (generated)" if generated else ""),
+        *(f"  {name:<8} gRPC  127.0.0.1:{port}" for name, port in ports.items()),
+        f"  admin    {admin_email}  password: {password}"
+        + ("  (generated for this run)" if generated else ""),
         "",
-        "Try it (grpcurl uses server reflection):",
-        f"  grpcurl -plaintext 127.0.0.1:{auth} list",
-        f"  grpcurl -plaintext 127.0.0.1:{auth} shopmesh.auth.v1.AuthService/GetJwks",
-        f'  grpcurl -plaintext -d \'{{"email": "{admin_email}", "password": "..."}}\' \\',
-        f"    127.0.0.1:{auth} shopmesh.auth.v1.AuthService/Login",
+        "Try it with grpcurl (server reflection is on):",
+        f"  grpcurl -plaintext 127.0.0.1:{product} list",
+        f"  grpcurl -plaintext -d '{{\"page_size\": 3}}' 127.0.0.1:{product} "
+        "shopmesh.product.v1.ProductService/ListProducts",
+        f"  grpcurl -plaintext -d '{register}' 127.0.0.1:{auth} "
+        "shopmesh.auth.v1.AuthService/RegisterAccount",
+        f"  TOKEN=$(grpcurl -plaintext -d '{login}' 127.0.0.1:{auth} "
+        "shopmesh.auth.v1.AuthService/Login | jq -r .accessToken)",
+        f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{order_body}' "
+        f"127.0.0.1:{order} shopmesh.order.v1.OrderService/CreateOrder",
         "",
     ]
     return "\n".join(lines)
@@ -96,12 +117,20 @@ async def run(args: argparse.Namespace) -> int:
     generated = not admin_password
     if generated:
         admin_password = secrets.token_urlsafe(12)
+    # The order service proves itself to auth with a secret made for this run.
+    order_secret = secrets.token_urlsafe(24)
+    shared = {
+        "SHOPMESH_ADMIN_EMAIL": admin_email,
+        "SHOPMESH_ADMIN_PASSWORD": admin_password,
+        "SHOPMESH_AUTH_SERVICE_SECRETS": json.dumps({"order": order_secret}),
+        "SHOPMESH_ORDER_SERVICE_SECRET": order_secret,
+        "SHOPMESH_PRODUCT_SEED_DEMO_CATALOG": "true",
+    }
     children: list[asyncio.subprocess.Process] = []
     pumps = []
-    env = {}
     for i, service in enumerate(SERVICES):
         env = _env(service, args)
-        env.update(SHOPMESH_ADMIN_EMAIL=admin_email, SHOPMESH_ADMIN_PASSWORD=admin_password)
+        env.update({k: v for k, v in shared.items() if k not in os.environ})
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -122,15 +151,15 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     exited = [asyncio.create_task(c.wait()) for c in children]
     try:
-        ports = [int(_env(s, args)[f"SHOPMESH_{s.name.upper()}_PORT"]) for s in SERVICES]
-        ready = asyncio.ensure_future(asyncio.gather(*(_wait_serving(p) for p in ports)))
+        ports = {s.name: int(_env(s, args)[f"SHOPMESH_{s.name.upper()}_PORT"]) for s in SERVICES}
+        ready = asyncio.ensure_future(asyncio.gather(*map(_wait_serving, ports.values())))
         waiting: list[asyncio.Future[Any]] = [ready, asyncio.create_task(stop.wait()), *exited]
         done, _ = await asyncio.wait(
             waiting,
             return_when=asyncio.FIRST_COMPLETED,
         )
         if ready in done and not stop.is_set():
-            print(_banner(env, admin_email, admin_password, generated), flush=True)
+            print(_banner(ports, admin_email, admin_password, generated), flush=True)
             waiting = [asyncio.create_task(stop.wait()), *exited]
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:

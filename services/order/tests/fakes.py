@@ -13,7 +13,7 @@ from shopmesh_order.stock import Reservation, ReservationState, ReservedLine
 class FakeStock:
     def __init__(self, stock: dict[str, int], prices: dict[str, int] | None = None) -> None:
         self.available = dict(stock)
-        self.prices = prices or {product: 100 for product in stock}
+        self.prices = prices or dict.fromkeys(stock, 100)
         self.reservations: dict[str, Reservation] = {}
         self.down = False
         self.calls: list[str] = []
@@ -37,8 +37,15 @@ class FakeStock:
         reservation = Reservation(
             ReservationState.RESERVED,
             "USD",
-            tuple(ReservedLine(line.product_id, line.quantity, self.prices[line.product_id],
-                               line.product_id.title()) for line in lines),
+            tuple(
+                ReservedLine(
+                    line.product_id,
+                    line.quantity,
+                    self.prices[line.product_id],
+                    line.product_id.title(),
+                )
+                for line in lines
+            ),
         )
         self.reservations[order_id] = reservation
         return reservation
@@ -52,7 +59,8 @@ class FakeStock:
         current = self.reservations[order_id]
         if current.state == ReservationState.RESERVED:
             self.reservations[order_id] = Reservation(
-                ReservationState.COMMITTED, current.currency, current.lines)
+                ReservationState.COMMITTED, current.currency, current.lines
+            )
 
     async def release(self, order_id: str) -> bool:
         self._check("release")
@@ -65,5 +73,6 @@ class FakeStock:
         for line in current.lines:
             self.available[line.product_id] += line.quantity
         self.reservations[order_id] = Reservation(
-            ReservationState.RELEASED, current.currency, current.lines)
+            ReservationState.RELEASED, current.currency, current.lines
+        )
         return True

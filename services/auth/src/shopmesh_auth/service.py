@@ -248,7 +248,7 @@ class AuthService:
 
     async def _rehash(self, account_id: str, password: str) -> None:
         new_hash = await self._hasher.hash(password)
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             row = await Accounts(session).by_id(account_id)
             if row is not None:
                 row.password_hash = new_hash
@@ -283,7 +283,7 @@ class AuthService:
         """Rotate: the presented token is spent and a new pair issued. A spent
         token presented again revokes its whole family."""
         now = self._clock()
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             tokens = RefreshTokens(session)
             row = await tokens.by_hash(_hash_token(refresh_token))
             if row is None or row.revoke_time is not None or as_utc(row.expire_time) <= now:
@@ -303,7 +303,7 @@ class AuthService:
 
     async def revoke(self, refresh_token: str) -> None:
         """Revoke the token's family. Unknown tokens are ignored (RFC 7009)."""
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             tokens = RefreshTokens(session)
             row = await tokens.by_hash(_hash_token(refresh_token))
             if row is not None:

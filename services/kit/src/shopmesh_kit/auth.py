@@ -94,31 +94,31 @@ class JwksCache:
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        self._attempted_at = float("-inf")  # end of the last refresh, even a failed one
         self._lock = asyncio.Lock()
 
     async def get_key(self, kid: str) -> jwt.PyJWK | None:
         now = self._clock()
         stale = self._fetched_at is None or now - self._fetched_at > self._ttl
         unknown = kid not in self._keys
-        may_refresh = (
-            self._fetched_at is None or now - self._fetched_at >= self._min_refresh_interval
-        )
-        if stale or (unknown and may_refresh):
+        may_refresh = now - self._attempted_at >= self._min_refresh_interval
+        if self._fetched_at is None or ((stale or unknown) and may_refresh):
             await self._refresh(now)
         return self._keys.get(kid)
 
     async def _refresh(self, started: float) -> None:
         async with self._lock:
-            if self._fetched_at is not None and self._fetched_at >= started:
-                return  # another caller refreshed while we waited
+            if self._fetched_at is not None and self._attempted_at >= started:
+                return  # another caller refreshed (or tried to) while we waited
             try:
                 jwks = await self._fetch()
             except Exception as exc:
+                self._attempted_at = self._clock()
                 if self._fetched_at is None:
                     raise Unauthenticated("token keys are unavailable") from exc
                 return  # keep serving the keys we have
             self._keys = parse_jwks(jwks)
-            self._fetched_at = self._clock()
+            self._fetched_at = self._attempted_at = self._clock()
 
 
 def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:

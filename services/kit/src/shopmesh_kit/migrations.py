@@ -56,7 +56,7 @@ def _do_run_migrations(connection: Connection, target_metadata: MetaData | None)
         compare_type=True,
     )
     with context.begin_transaction():
-        if False:
+        if connection.dialect.name == "postgresql":
             # Held until commit; a second replica then sees the new version and does nothing.
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}

@@ -44,9 +44,10 @@ class ServiceSettings(BaseSettings):
 
     @classmethod
     def load(cls, *, secrets_dir: str | Path | None = None) -> Self:
-        """Read the environment and, when given, one file per field in `secrets_dir`.
+        """Read the environment and, when given, secret files in `secrets_dir`.
 
-        Environment variables win over secret files; a missing directory is an error
+        A secret file is named like the variable (`SHOPMESH_AUTH_SIGNING_KEY`) and holds
+        the value; environment variables win. A missing directory is an error
         (pydantic-settings would only warn).
         """
         if secrets_dir is None:

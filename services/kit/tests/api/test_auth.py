@@ -70,7 +70,7 @@ def without_subject(keys: TestKeys) -> str:
 
 
 def unsigned(keys: TestKeys) -> str:
-    return jwt.encode(claims(keys), None, algorithm="none", headers={"kid": keys.kid})
+    return jwt.encode(claims(keys), "", algorithm="none", headers={"kid": keys.kid})
 
 
 def signed_with_a_shared_secret(keys: TestKeys) -> str:

@@ -42,15 +42,20 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+async def _add(db: Database, row: Base) -> None:
+    async with db.session() as session:
+        session.add(row)
+        await session.commit()
+
+
 async def _stock(db: Database, slug: str = "a") -> int:
     async with db.session() as session:
         return (await session.execute(select(Shop.stock).where(Shop.slug == slug))).scalar_one()
 
 
 def test_naming_convention_names_constraints() -> None:
-    names = {c.name for c in Shop.__table__.constraints} | {
-        c.name for c in Item.__table__.constraints
-    }
+    tables = Base.metadata.tables
+    names = {c.name for name in ("shop", "item") for c in tables[name].constraints}
     assert {
         "pk_shop",
         "uq_shop_slug",
@@ -60,14 +65,16 @@ def test_naming_convention_names_constraints() -> None:
 
 
 async def test_commit_persists_and_exception_rolls_back(database: Database) -> None:
-    async with database.session() as session:
-        session.add(Shop(slug="a", stock=1))
-        await session.commit()
-    with pytest.raises(RuntimeError):
+    await _add(database, Shop(slug="a", stock=1))
+
+    async def failing_handler() -> None:
         async with database.session() as session:
             (await session.execute(select(Shop))).scalar_one().stock = 99
             await session.flush()
             raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
     async with database.session() as session:
         session.add(Shop(slug="b"))  # never committed
     assert await _stock(database) == 1
@@ -84,39 +91,29 @@ async def test_objects_stay_usable_after_commit(database: Database) -> None:
 
 
 async def test_unique_violation_is_recognized(database: Database) -> None:
-    async with database.session() as session:
-        session.add(Shop(slug="a"))
-        await session.commit()
+    await _add(database, Shop(slug="a"))
     with pytest.raises(IntegrityError) as caught:
-        async with database.session() as session:
-            session.add(Shop(slug="a"))
-            await session.commit()
+        await _add(database, Shop(slug="a"))
     assert is_unique_violation(caught.value)
     assert not is_check_violation(caught.value)
 
 
 async def test_check_violation_is_recognized(database: Database) -> None:
     with pytest.raises(IntegrityError) as caught:
-        async with database.session() as session:
-            session.add(Shop(slug="a", stock=-1))
-            await session.commit()
+        await _add(database, Shop(slug="a", stock=-1))
     assert is_check_violation(caught.value)
     assert not is_unique_violation(caught.value)
 
 
 async def test_foreign_keys_are_enforced(database: Database) -> None:
     with pytest.raises(IntegrityError) as caught:
-        async with database.session() as session:
-            session.add(Item(shop_id=12345))
-            await session.commit()
+        await _add(database, Item(shop_id=12345))
     assert not is_unique_violation(caught.value)
     assert not is_check_violation(caught.value)
 
 
 async def test_concurrent_read_modify_write_loses_no_update(database: Database) -> None:
-    async with database.session() as session:
-        session.add(Shop(slug="a", stock=0))
-        await session.commit()
+    await _add(database, Shop(slug="a", stock=0))
 
     async def increment() -> None:
         async with database.write_session() as session:
@@ -136,9 +133,7 @@ async def test_sqlite_stale_write_fails_instead_of_losing_update(tmp_path: Path)
     try:
         async with db.engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
-        async with db.session() as session:
-            session.add(Shop(slug="a", stock=0))
-            await session.commit()
+        await _add(db, Shop(slug="a", stock=0))
         async with db.session() as first, db.session() as second:
             shop_1 = (await first.execute(select(Shop))).scalar_one()
             shop_2 = (await second.execute(select(Shop))).scalar_one()

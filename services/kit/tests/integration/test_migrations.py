@@ -26,6 +26,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    PAUSE
     op.create_table(
         "widget",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -38,13 +39,16 @@ def downgrade() -> None:
 '''
 
 
-@pytest.fixture
-def script_location(tmp_path: Path) -> Path:
-    location = tmp_path / "migrations"
+def _write_scripts(location: Path, pause: str = "pass") -> Path:
     (location / "versions").mkdir(parents=True)
     (location / "env.py").write_text(ENV_PY)
-    (location / "versions" / "0001_create_widget.py").write_text(REVISION)
+    (location / "versions" / "0001_create_widget.py").write_text(REVISION.replace("PAUSE", pause))
     return location
+
+
+@pytest.fixture
+def script_location(tmp_path: Path) -> Path:
+    return _write_scripts(tmp_path / "migrations")
 
 
 def _state(database_url: str) -> tuple[list[str], str]:
@@ -84,8 +88,10 @@ async def test_concurrent_upgrades_in_one_process_are_serialized(
 
 @pytest.mark.postgres
 def test_replicas_migrating_together_apply_each_revision_once(
-    postgres_server: PostgresServer, script_location: Path
+    postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
+    # The pause makes the replicas overlap; without the advisory lock all but one fail.
+    script_location = _write_scripts(tmp_path / "slow", 'op.execute("SELECT pg_sleep(0.5)")')
     url = postgres_server.create_database_sync("replicas_migrating")
     code = "import sys, pathlib; from shopmesh_kit.migrations import upgrade; " + (
         "upgrade(sys.argv[1], pathlib.Path(sys.argv[2]))"

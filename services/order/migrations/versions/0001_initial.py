@@ -52,7 +52,9 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(200), nullable=False),
         sa.CheckConstraint("quantity BETWEEN 1 AND 100", name=op.f("ck_order_lines_quantity")),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders"),
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_lines_order_id_orders"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("order_id", "position", name=op.f("pk_order_lines")),

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
-
 from shopmesh.order.v1 import order_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
@@ -20,6 +19,7 @@ from shopmesh_kit.errors import ServiceError
 from shopmesh_kit.identity import auth_verifier, service_token
 from shopmesh_kit.migrations import upgrade_async
 from shopmesh_kit.server import Binding, GrpcServer
+
 from shopmesh_order.api.access import ORDER_SERVICE, RULES
 from shopmesh_order.api.servicer import OrderServicer
 from shopmesh_order.faults import Faults
@@ -83,8 +83,11 @@ async def build_app(
     recovery = _Recovery(service, settings)
     server = GrpcServer(
         bindings=[
-            Binding(ORDER_SERVICE, order_service_pb2_grpc.add_OrderServiceServicer_to_server,
-                    OrderServicer(service)),
+            Binding(
+                ORDER_SERVICE,
+                order_service_pb2_grpc.add_OrderServiceServicer_to_server,
+                OrderServicer(service),
+            ),
         ],
         rules=AccessRules.for_services([(ORDER_SERVICE, RULES)]),
         verifier=verifier,

@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from shopmesh_kit.auth import Principal
 from shopmesh_kit.db import Database, is_unique_violation
 from shopmesh_kit.errors import Aborted, InvalidArgument, NotFound, ServiceError
@@ -30,10 +28,13 @@ from shopmesh_kit.pagination import (
     normalize_page_size,
     request_fingerprint,
 )
+from sqlalchemy.exc import IntegrityError
+
 from shopmesh_order.db.models import OrderLineRow, OrderRow
 from shopmesh_order.db.repository import Orders
 from shopmesh_order.domain.names import ALL_USERS, parse_name, parse_parent
 from shopmesh_order.domain.orders import (
+    LineRequest,
     Order,
     OrderNotCancellable,
     OrderState,
@@ -94,28 +95,43 @@ class OrderService:
         return _outcome(order)
 
     async def _store_pending(
-        self, user_id: str, request_id: str, fingerprint: str, lines: Sequence[object]
+        self, user_id: str, request_id: str, fingerprint: str, lines: Sequence[LineRequest]
     ) -> Order:
         """The order for this request: a new PENDING one, or the one a
         previous attempt (or a concurrent twin) stored."""
         now = self._clock()
         order_id = str(uuid.uuid4())
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             orders = Orders(session)
             existing = await orders.by_request(user_id, request_id)
             if existing is not None:
                 return existing
             await orders.add(
                 OrderRow(
-                    id=order_id, user_id=user_id, request_id=request_id,
-                    request_hash=fingerprint, state=OrderState.PENDING, currency="",
-                    total_cents=None, reject_reason="", cancel_requested=False,
-                    reservation_committed=False, revision=1, create_time=now, update_time=now,
+                    id=order_id,
+                    user_id=user_id,
+                    request_id=request_id,
+                    request_hash=fingerprint,
+                    state=OrderState.PENDING,
+                    currency="",
+                    total_cents=None,
+                    reject_reason="",
+                    cancel_requested=False,
+                    reservation_committed=False,
+                    revision=1,
+                    create_time=now,
+                    update_time=now,
                 ),
                 [
-                    OrderLineRow(order_id=order_id, position=i, product_id=line.product_id,
-                                 quantity=line.quantity, unit_price_cents=None, display_name="")
-                    for i, line in enumerate(lines)  # type: ignore[attr-defined]
+                    OrderLineRow(
+                        order_id=order_id,
+                        position=i,
+                        product_id=line.product_id,
+                        quantity=line.quantity,
+                        unit_price_cents=None,
+                        display_name="",
+                    )
+                    for i, line in enumerate(lines)
                 ],
             )
             try:
@@ -134,7 +150,9 @@ class OrderService:
         return existing
 
     async def _place(self, order: Order) -> Order:
-        lines = parse_lines([(f"products/{line.product_id}", line.quantity) for line in order.lines])
+        lines = parse_lines(
+            [(f"products/{line.product_id}", line.quantity) for line in order.lines]
+        )
         try:
             reservation = await self._stock.reserve(order.id, lines)
         except OutOfStock:
@@ -150,15 +168,21 @@ class OrderService:
 
     async def _confirm(self, order_id: str, reservation: Reservation) -> Order:
         now = self._clock()
-        prices = {line.product_id: (line.unit_price_cents, line.display_name)
-                  for line in reservation.lines}
+        prices = {
+            line.product_id: (line.unit_price_cents, line.display_name)
+            for line in reservation.lines
+        }
         total = sum(line.unit_price_cents * line.quantity for line in reservation.lines)
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             orders = Orders(session)
             confirmed = await orders.transition(
-                order_id, [OrderState.PENDING],
-                {"state": OrderState.CONFIRMED, "total_cents": total,
-                 "currency": reservation.currency},
+                order_id,
+                [OrderState.PENDING],
+                {
+                    "state": OrderState.CONFIRMED,
+                    "total_cents": total,
+                    "currency": reservation.currency,
+                },
                 now,
             )
             if confirmed:
@@ -175,25 +199,28 @@ class OrderService:
         try:
             await self._stock.commit(order_id)
         except ServiceError as error:
-            log.warning("commit of reservation deferred: %s", error.message,
-                        extra={"order_id": order_id})
+            log.warning(
+                "commit of reservation deferred: %s", error.message, extra={"order_id": order_id}
+            )
             return
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             await Orders(session).mark_committed(order_id)
             await session.commit()
 
     async def _reject(self, order_id: str, reason: RejectReason) -> Order:
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             await Orders(session).transition(
-                order_id, [OrderState.PENDING],
-                {"state": OrderState.REJECTED, "reject_reason": reason}, self._clock(),
+                order_id,
+                [OrderState.PENDING],
+                {"state": OrderState.REJECTED, "reject_reason": reason},
+                self._clock(),
             )
             await session.commit()
         log.info("order rejected", extra={"order_id": order_id, "reason": str(reason)})
         return await self._get(order_id)
 
     async def _forget(self, order_id: str) -> None:
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             await Orders(session).delete_pending(order_id)
             await session.commit()
 
@@ -215,7 +242,11 @@ class OrderService:
         return order
 
     async def list(
-        self, caller: Principal | None, parent: str, page_size: int, page_token: str,
+        self,
+        caller: Principal | None,
+        parent: str,
+        page_size: int,
+        page_token: str,
         filter_: str,
     ) -> OrderPage:
         user_id = parse_parent(parent, caller)
@@ -247,7 +278,7 @@ class OrderService:
             return order
         if order.state != OrderState.CONFIRMED:
             raise OrderNotCancellable(f"a {order.state.value} order cannot be cancelled")
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             await Orders(session).transition(
                 order.id, [OrderState.CONFIRMED], {"cancel_requested": True}, self._clock()
             )
@@ -257,7 +288,7 @@ class OrderService:
     async def _finish_cancel(self, order_id: str) -> Order:
         await self._stock.release(order_id)
         self._faults.point("after_cancel_release")
-        async with self._db.session() as session:
+        async with self._db.write_session() as session:
             await Orders(session).transition(
                 order_id, [OrderState.CONFIRMED], {"state": OrderState.CANCELLED}, self._clock()
             )
@@ -301,8 +332,9 @@ def _outcome(order: Order) -> Order:
     if order.state == OrderState.REJECTED:
         if order.reject_reason == RejectReason.OUT_OF_STOCK:
             raise OutOfStock("not enough stock for every line; nothing was reserved")
-        raise Aborted("the order could not be placed; retry with a new request_id",
-                      reason="ORDER_ABANDONED")
+        raise Aborted(
+            "the order could not be placed; retry with a new request_id", reason="ORDER_ABANDONED"
+        )
     return order
 
 
@@ -312,5 +344,7 @@ def _parse_state_filter(filter_: str) -> OrderState | None:
         return None
     field, _, value = text.partition("=")
     if field.strip() != "state" or value.strip().strip('"') not in OrderState.__members__:
-        raise InvalidArgument.field("filter", "supported: state = PENDING|CONFIRMED|CANCELLED|REJECTED")
+        raise InvalidArgument.field(
+            "filter", "supported: state = PENDING|CONFIRMED|CANCELLED|REJECTED"
+        )
     return OrderState(value.strip().strip('"'))

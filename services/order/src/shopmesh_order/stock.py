@@ -10,10 +10,10 @@ from typing import Protocol
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
-
 from shopmesh.product.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
 from shopmesh_kit.errors import InvalidArgument, Unavailable
 from shopmesh_kit.money import to_cents
+
 from shopmesh_order.domain.orders import LineRequest, OutOfStock
 
 
@@ -69,8 +69,9 @@ class GrpcStock:
         request = product_service_pb2.ReserveStockRequest(
             reservation_id=order_id,
             lines=[
-                product_pb2.ReservationLine(product=f"products/{line.product_id}",
-                                            quantity=line.quantity)
+                product_pb2.ReservationLine(
+                    product=f"products/{line.product_id}", quantity=line.quantity
+                )
                 for line in lines
             ],
         )

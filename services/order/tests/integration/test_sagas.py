@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from shopmesh_kit.auth import Principal
 from shopmesh_kit.db import Database
 from shopmesh_kit.errors import Unavailable
@@ -133,9 +132,7 @@ async def test_recovery_confirms_an_order_whose_stock_was_reserved(
     assert stock.available == {"mug": 8, "tea": 4}
 
 
-async def test_cancel_releases_reserved_stock_once(
-    service: OrderService, stock: FakeStock
-) -> None:
+async def test_cancel_releases_reserved_stock_once(service: OrderService, stock: FakeStock) -> None:
     order = await service.create(ADA, "users/ada", LINES, request_id())
     name = f"users/ada/orders/{order.id}"
     cancelled = await service.cancel(ADA, name)

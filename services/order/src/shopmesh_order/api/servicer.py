@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from datetime import datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from shopmesh.order.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc
 from shopmesh_kit.auth import current_principal
 from shopmesh_kit.money import to_money
 from shopmesh_kit.rpc import Context
+
 from shopmesh_order.domain.names import order_name
 from shopmesh_order.domain.orders import Order, line_total
 from shopmesh_order.service import OrderService
 
 
-def _timestamp(value: object) -> Timestamp:
+def _timestamp(value: datetime) -> Timestamp:
     stamp = Timestamp()
-    stamp.FromDatetime(value)  # type: ignore[arg-type]
+    stamp.FromDatetime(value)
     return stamp
 
 
@@ -35,7 +37,7 @@ def order_to_proto(order: Order) -> order_pb2.Order:
     proto_order = order_pb2.Order(
         name=order_name(order.user_id, order.id),
         lines=lines,
-        state=order_pb2.Order.State.Value(order.state.value),
+        state=order.state.value,
         reject_reason=order.reject_reason,
         create_time=_timestamp(order.create_time),
         update_time=_timestamp(order.update_time),
@@ -59,7 +61,10 @@ class OrderServicer(order_service_pb2_grpc.OrderServiceServicer):
         self, request: order_service_pb2.ListOrdersRequest, context: Context
     ) -> order_service_pb2.ListOrdersResponse:
         page = await self._service.list(
-            current_principal(), request.parent, request.page_size, request.page_token,
+            current_principal(),
+            request.parent,
+            request.page_size,
+            request.page_token,
             request.filter,
         )
         return order_service_pb2.ListOrdersResponse(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shopmesh_kit.db import metadata_with_conventions
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -17,8 +18,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh_kit.db import metadata_with_conventions
-
 
 class Base(DeclarativeBase):
     metadata = metadata_with_conventions()
@@ -28,9 +27,7 @@ class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("user_id", "request_id", name="user_request"),
-        CheckConstraint(
-            "state IN ('PENDING', 'CONFIRMED', 'CANCELLED', 'REJECTED')", name="state"
-        ),
+        CheckConstraint("state IN ('PENDING', 'CONFIRMED', 'CANCELLED', 'REJECTED')", name="state"),
         CheckConstraint("total_cents IS NULL OR total_cents >= 0", name="total"),
         Index("ix_orders_user_id_create_time", "user_id", "create_time"),
         Index("ix_orders_state_create_time", "state", "create_time"),

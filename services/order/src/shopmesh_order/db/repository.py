@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh_order.db.models import OrderLineRow, OrderRow
@@ -39,11 +39,14 @@ class Orders:
         return None if row is None else await self._load(row)
 
     async def page(
-        self, user_id: str | None, state: OrderState | None, after: tuple[datetime, str] | None,
+        self,
+        user_id: str | None,
+        state: OrderState | None,
+        after: tuple[datetime, str] | None,
         limit: int,
     ) -> list[Order]:
         """Newest first; `after` is the (create_time, id) of the previous page's last order."""
-        query: Select[tuple[OrderRow]] = select(OrderRow)
+        query = select(OrderRow)
         if user_id is not None:
             query = query.where(OrderRow.user_id == user_id)
         if state is not None:
@@ -82,7 +85,10 @@ class Orders:
         return list(rows.all())
 
     async def transition(
-        self, order_id: str, from_states: Sequence[OrderState], values: Mapping[str, Any],
+        self,
+        order_id: str,
+        from_states: Sequence[OrderState],
+        values: Mapping[str, Any],
         now: datetime,
     ) -> bool:
         """Apply `values` if the order is in one of `from_states`; False if not."""
@@ -94,9 +100,7 @@ class Orders:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def set_line_prices(
-        self, order_id: str, prices: Mapping[str, tuple[int, str]]
-    ) -> None:
+    async def set_line_prices(self, order_id: str, prices: Mapping[str, tuple[int, str]]) -> None:
         for product_id, (cents, display_name) in prices.items():
             await self._s.execute(
                 update(OrderLineRow)

@@ -102,8 +102,10 @@ def validate_request_id(request_id: str) -> str:
 
 def request_hash(lines: Sequence[LineRequest]) -> str:
     """Fingerprint of what was ordered, to tell a retry from a new request."""
-    canonical = ";".join(f"{line.product_id}={line.quantity}" for line in sorted(
-        lines, key=lambda line: line.product_id))
+    canonical = ";".join(
+        f"{line.product_id}={line.quantity}"
+        for line in sorted(lines, key=lambda line: line.product_id)
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

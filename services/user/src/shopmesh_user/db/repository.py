@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh_user.db.models import UserRow
 from shopmesh_user.domain.filters import UserFilter
-from shopmesh_user.domain.profiles import Address, Profile, User
+from shopmesh_user.domain.profiles import Address, Profile, User, make_address
 
 
 def as_utc(value: datetime) -> datetime:
@@ -26,7 +26,7 @@ def address_to_json(address: Address) -> dict[str, Any]:
 
 
 def address_from_json(data: dict[str, Any]) -> Address:
-    return Address(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    return make_address(data)
 
 
 def to_user(row: UserRow) -> User:

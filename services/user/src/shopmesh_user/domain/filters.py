@@ -1,7 +1,7 @@
 """The ListUsers filter: a subset of AIP-160.
 
-    email = "ada@example.com"   exact email (case-insensitive)
-    "ada"                       display name or email contains the text (case-insensitive)
+email = "ada@example.com"   exact email (case-insensitive)
+"ada"                       display name or email contains the text (case-insensitive)
 """
 
 from __future__ import annotations
@@ -40,5 +40,7 @@ def parse_filter(filter_: str) -> UserFilter:
 def _value(match: re.Match[str]) -> str:
     value = _ESCAPE.sub(r"\1", match.group(1))
     if not 1 <= len(value) <= VALUE_MAX:
-        raise InvalidArgument.field("filter", f"the quoted value must be 1 to {VALUE_MAX} characters")
+        raise InvalidArgument.field(
+            "filter", f"the quoted value must be 1 to {VALUE_MAX} characters"
+        )
     return value

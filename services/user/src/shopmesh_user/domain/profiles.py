@@ -5,9 +5,10 @@ update mask and etags. Violations name fields relative to the profile
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from shopmesh_kit.errors import InvalidArgument
 
@@ -42,6 +43,14 @@ class Address:
     address_lines: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
     organization: str = ""
+
+
+def make_address(values: Mapping[str, Any]) -> Address:
+    """An Address from field values (sequences become tuples)."""
+    converted: dict[str, Any] = {
+        k: v if isinstance(v, str | int) else tuple(v) for k, v in values.items()
+    }
+    return Address(**converted)
 
 
 @dataclass(frozen=True)
@@ -110,9 +119,7 @@ def validate_new_user(user_id: str, email: str, profile: Profile, *, prefix: str
 def validate_profile(profile: Profile, changed: Sequence[str], *, prefix: str) -> None:
     violations = profile_violations(profile, changed)
     if violations:
-        raise InvalidArgument(
-            "invalid user", violations=[(prefix + f, d) for f, d in violations]
-        )
+        raise InvalidArgument("invalid user", violations=[(prefix + f, d) for f, d in violations])
 
 
 def normalize_profile(profile: Profile) -> Profile:
@@ -124,9 +131,7 @@ def profile_violations(profile: Profile, changed: Sequence[str]) -> list[tuple[s
     violations = []
     name = profile.display_name
     if DISPLAY_NAME in changed and not (1 <= len(name) <= DISPLAY_NAME_MAX and name.isprintable()):
-        violations.append(
-            (DISPLAY_NAME, f"must be 1 to {DISPLAY_NAME_MAX} printable characters")
-        )
+        violations.append((DISPLAY_NAME, f"must be 1 to {DISPLAY_NAME_MAX} printable characters"))
     if SHIPPING_ADDRESSES in changed:
         addresses = profile.shipping_addresses
         if len(addresses) > ADDRESSES_MAX:
