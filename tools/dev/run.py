@@ -64,7 +64,9 @@ async def _pump(name: str, color: str, stream: asyncio.StreamReader) -> None:
 
 
 async def _wait_serving(port: int, limit: float = 60.0) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    # Short reconnect backoff: the server is expected to come up any moment.
+    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         deadline = asyncio.get_running_loop().time() + limit
         while True:

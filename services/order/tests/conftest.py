@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from google.type import money_pb2
-
 from shopmesh.order.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc
 from shopmesh.product.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
 from shopmesh_kit.auth import TokenVerifier
@@ -51,7 +49,7 @@ class Stack:
 
     async def add_product(self, product_id: str, cents: int, quantity: int) -> product_pb2.Product:
         units, rest = divmod(cents, 100)
-        return await self.products.CreateProduct(
+        product: product_pb2.Product = await self.products.CreateProduct(
             product_service_pb2.CreateProductRequest(
                 product_id=product_id,
                 initial_quantity=quantity,
@@ -63,6 +61,7 @@ class Stack:
             ),
             metadata=self.admin,
         )
+        return product
 
     async def available(self, product_id: str) -> int:
         reply = await self.products.GetProduct(
@@ -71,20 +70,25 @@ class Stack:
         return int(reply.available_quantity)
 
     async def order(
-        self, user_id: str, lines: list[tuple[str, int]], request_id: str | None = None,
+        self,
+        user_id: str,
+        lines: list[tuple[str, int]],
+        request_id: str | None = None,
         parent: str | None = None,
     ) -> order_pb2.Order:
-        return await self.orders.CreateOrder(
+        order: order_pb2.Order = await self.orders.CreateOrder(
             order_service_pb2.CreateOrderRequest(
                 parent=parent or f"users/{user_id}",
                 request_id=request_id or str(uuid.uuid4()),
                 order=order_pb2.Order(
-                    lines=[order_pb2.OrderLine(product=f"products/{p}", quantity=q)
-                           for p, q in lines]
+                    lines=[
+                        order_pb2.OrderLine(product=f"products/{p}", quantity=q) for p, q in lines
+                    ]
                 ),
             ),
             metadata=self.customer(user_id),
         )
+        return order
 
 
 @pytest.fixture
@@ -102,8 +106,10 @@ async def stack(database_url: str, product_database_url: str) -> AsyncIterator[S
 
     async with serving(product_app.server) as product_channel:
         stock_channel = create_channel(
-            f"127.0.0.1:{product_app.server.port}", token=ServiceToken(order_token),
-            idempotent=IDEMPOTENT, default_timeout=10.0,
+            f"127.0.0.1:{product_app.server.port}",
+            token=ServiceToken(order_token),
+            idempotent=IDEMPOTENT,
+            default_timeout=10.0,
         )
         order_app = await build_app(
             OrderSettings(port=0, database_url=database_url, recovery_interval_seconds=3600),
@@ -122,7 +128,3 @@ async def stack(database_url: str, product_database_url: str) -> AsyncIterator[S
                 )
         finally:
             await stock_channel.close()
-
-
-def code_of(call: Any) -> grpc.StatusCode:
-    return call.code()  # type: ignore[no-any-return]

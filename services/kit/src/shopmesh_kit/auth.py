@@ -20,7 +20,7 @@ import jwt
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
-from shopmesh_kit.errors import Unauthenticated
+from shopmesh_kit.errors import Unauthenticated, Unavailable
 
 ALGORITHM = "ES256"
 ADMIN = "admin"
@@ -115,7 +115,7 @@ class JwksCache:
             except Exception as exc:
                 self._attempted_at = self._clock()
                 if self._fetched_at is None:
-                    raise Unauthenticated("token keys are unavailable") from exc
+                    raise Unavailable("token keys are unavailable") from exc
                 return  # keep serving the keys we have
             self._keys = parse_jwks(jwks)
             self._fetched_at = self._attempted_at = self._clock()

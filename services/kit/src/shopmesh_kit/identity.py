@@ -8,8 +8,8 @@ from typing import Any
 
 import grpc
 from google.protobuf.json_format import MessageToDict
-
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
+
 from shopmesh_kit.auth import JwksCache, JwksFetcher, TokenVerifier
 from shopmesh_kit.clients import ServiceToken, TokenFetcher
 

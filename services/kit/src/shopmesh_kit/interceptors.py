@@ -89,7 +89,9 @@ class ObservabilityInterceptor(_UnaryInterceptor):
         try:
             return await behavior(request, context)
         except BaseException:
-            code = context.code() or grpc.StatusCode.UNKNOWN
+            code = context.code() or (
+                grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.UNKNOWN
+            )
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -205,6 +207,8 @@ class AuthenticationInterceptor(_UnaryInterceptor):
 
     async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
         set_principal(None)
+        if method.startswith(OPEN_SERVICES):
+            return await behavior(request, context)
         try:
             token = bearer_token(context.invocation_metadata())
             if token is not None:

@@ -28,7 +28,7 @@ def to_cents(money: money_pb2.Money, *, currency: str, field: str) -> int:
         raise InvalidArgument.field(field, "units and nanos must have the same sign")
     if money.nanos % NANOS_PER_CENT:
         raise InvalidArgument.field(f"{field}.nanos", "must be a whole number of cents")
-    return money.units * CENTS_PER_UNIT + money.nanos // NANOS_PER_CENT
+    return int(money.units) * CENTS_PER_UNIT + int(money.nanos) // NANOS_PER_CENT
 
 
 def format_cents(cents: int) -> str:

@@ -131,7 +131,7 @@ class GrpcServer:
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self._grace if grace is None else grace)
         if self._metrics_http is not None:
-            self._metrics_http.shutdown()
+            await asyncio.to_thread(self._metrics_http.shutdown)  # polls every 0.5 s
             self._metrics_http.server_close()
         for callback in self._on_stop:
             await callback()
@@ -140,8 +140,13 @@ class GrpcServer:
 
     async def serve(self) -> None:
         """Start, then run until SIGTERM or SIGINT, then drain and stop."""
-        await self.start()
         loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.stop()))
-        await self._stopped.wait()
+            loop.add_signal_handler(sig, stop_requested.set)
+        await self.start()
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        requested = asyncio.ensure_future(stop_requested.wait())
+        await asyncio.wait([stopped, requested], return_when=asyncio.FIRST_COMPLETED)
+        requested.cancel()
+        await self.stop()

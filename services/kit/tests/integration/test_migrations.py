@@ -98,7 +98,7 @@ def test_replicas_migrating_together_apply_each_revision_once(
     )
     replicas = [
         subprocess.Popen([sys.executable, "-c", code, url, str(script_location)])  # noqa: S603
-        for _ in range(3)
+        for _ in range(2)
     ]
-    assert [replica.wait(timeout=60) for replica in replicas] == [0, 0, 0]
+    assert [replica.wait(timeout=60) for replica in replicas] == [0, 0]
     assert _state(url) == (["alembic_version", "widget"], "0001")

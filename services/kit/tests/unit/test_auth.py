@@ -30,7 +30,7 @@ from shopmesh_kit.auth import (
     roles,
     services,
 )
-from shopmesh_kit.errors import Unauthenticated
+from shopmesh_kit.errors import Unauthenticated, Unavailable
 from shopmesh_kit.testing.tokens import TestKeys
 
 USER_SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
@@ -319,16 +319,16 @@ async def test_jwks_cache_does_not_hammer_a_failing_endpoint(clock: FakeClock) -
     assert endpoint.fetches == 4  # fresh again
 
 
-async def test_jwks_cache_raises_unauthenticated_when_the_first_fetch_fails(
+async def test_jwks_cache_raises_unavailable_when_the_first_fetch_fails(
     clock: FakeClock,
 ) -> None:
     keys = TestKeys()
     endpoint = FakeJwksEndpoint(keys)
     endpoint.down = True
     jwks = cache(endpoint, clock)
-    with pytest.raises(Unauthenticated, match="token keys are unavailable"):
+    with pytest.raises(Unavailable, match="token keys are unavailable"):
         await jwks.get_key(keys.kid)
-    with pytest.raises(Unauthenticated, match="token keys are unavailable"):
+    with pytest.raises(Unavailable, match="token keys are unavailable"):
         await jwks.get_key(keys.kid)  # no keys yet: every call tries again
     endpoint.down = False
     assert await jwks.get_key(keys.kid) is not None

@@ -1,3 +1,4 @@
+import urllib.error
 import urllib.request
 
 import pytest
@@ -73,6 +74,8 @@ def test_metrics_are_scraped_over_http_on_an_ephemeral_port() -> None:
             body = response.read().decode()
     finally:
         stop_metrics_server(server)
+    with pytest.raises(urllib.error.URLError, match="refused"):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
     assert "# TYPE grpc_server_handled_total counter" in body
     assert "# TYPE grpc_server_handling_seconds histogram" in body
     assert (

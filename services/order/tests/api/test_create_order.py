@@ -5,11 +5,12 @@ import uuid
 
 import grpc
 import pytest
-
 from shopmesh.order.v1 import order_pb2, order_service_pb2
 from shopmesh_kit.testing.grpc import error_info, field_violations
 
 from ..conftest import Stack
+
+MUG_LINE = order_pb2.OrderLine(product="products/coffee-mug", quantity=1)
 
 
 async def test_order_is_confirmed_with_catalog_prices_and_reserves_stock(stack: Stack) -> None:
@@ -19,8 +20,14 @@ async def test_order_is_confirmed_with_catalog_prices_and_reserves_stock(stack: 
     assert order.state == order_pb2.Order.CONFIRMED
     assert order.name.startswith("users/ada/orders/")
     assert [(line.unit_price.units, line.unit_price.nanos) for line in order.lines] == [
-        (12, 500_000_000), (3, 990_000_000)]
-    assert (order.total.currency_code, order.total.units, order.total.nanos) == ("USD", 28, 990_000_000)
+        (12, 500_000_000),
+        (3, 990_000_000),
+    ]
+    assert (order.total.currency_code, order.total.units, order.total.nanos) == (
+        "USD",
+        28,
+        990_000_000,
+    )
     assert order.lines[0].display_name == "Coffee Mug"
     assert await stack.available("coffee-mug") == 8
     assert await stack.available("green-tea") == 4
@@ -29,8 +36,11 @@ async def test_order_is_confirmed_with_catalog_prices_and_reserves_stock(stack: 
 async def test_prices_sent_by_the_client_are_ignored(stack: Stack) -> None:
     await stack.add_product("coffee-mug", 1250, 10)
     request = order_service_pb2.CreateOrderRequest(
-        parent="users/ada", request_id=str(uuid.uuid4()),
-        order=order_pb2.Order(lines=[order_pb2.OrderLine(product="products/coffee-mug", quantity=1)]),
+        parent="users/ada",
+        request_id=str(uuid.uuid4()),
+        order=order_pb2.Order(
+            lines=[order_pb2.OrderLine(product="products/coffee-mug", quantity=1)]
+        ),
     )
     request.order.lines[0].unit_price.units = 0
     request.order.lines[0].unit_price.nanos = 10_000_000
@@ -51,13 +61,15 @@ async def test_retry_with_the_same_request_id_returns_the_original_order(stack: 
 async def test_twenty_concurrent_creates_with_one_request_id_give_one_order(stack: Stack) -> None:
     await stack.add_product("coffee-mug", 1250, 100)
     request_id = str(uuid.uuid4())
-    orders = await asyncio.gather(*(stack.order("ada", [("coffee-mug", 1)], request_id)
-                                    for _ in range(20)))
+    orders = await asyncio.gather(
+        *(stack.order("ada", [("coffee-mug", 1)], request_id) for _ in range(20))
+    )
     assert len({o.name for o in orders}) == 1
     assert {o.state for o in orders} == {order_pb2.Order.CONFIRMED}
     assert await stack.available("coffee-mug") == 99
     listed = await stack.orders.ListOrders(
-        order_service_pb2.ListOrdersRequest(parent="users/ada"), metadata=stack.customer("ada"))
+        order_service_pb2.ListOrdersRequest(parent="users/ada"), metadata=stack.customer("ada")
+    )
     assert len(listed.orders) == 1
 
 
@@ -105,15 +117,16 @@ async def test_bad_lines_are_invalid_and_change_nothing(
     assert field in field_violations(caught.value)
     assert await stack.available("coffee-mug") == 10
     listed = await stack.orders.ListOrders(
-        order_service_pb2.ListOrdersRequest(parent="users/ada"), metadata=stack.customer("ada"))
+        order_service_pb2.ListOrdersRequest(parent="users/ada"), metadata=stack.customer("ada")
+    )
     assert list(listed.orders) == []
 
 
 async def test_missing_fields_and_bad_request_id_are_invalid(stack: Stack) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stack.orders.CreateOrder(
-            order_service_pb2.CreateOrderRequest(parent="users/ada"),
-            metadata=stack.customer("ada"))
+            order_service_pb2.CreateOrderRequest(parent="users/ada"), metadata=stack.customer("ada")
+        )
     assert set(field_violations(caught.value)) == {"order", "request_id"}
     with pytest.raises(grpc.aio.AioRpcError) as bad_id:
         await stack.order("ada", [("coffee-mug", 1)], request_id="not-a-uuid")
@@ -129,8 +142,12 @@ async def test_users_me_places_the_order_for_the_caller(stack: Stack) -> None:
 async def test_nobody_orders_on_someone_elses_behalf(stack: Stack) -> None:
     await stack.add_product("coffee-mug", 1250, 10)
     request = order_service_pb2.CreateOrderRequest(
-        parent="users/bob", request_id=str(uuid.uuid4()),
-        order=order_pb2.Order(lines=[order_pb2.OrderLine(product="products/coffee-mug", quantity=1)]))
+        parent="users/bob",
+        request_id=str(uuid.uuid4()),
+        order=order_pb2.Order(
+            lines=[order_pb2.OrderLine(product="products/coffee-mug", quantity=1)]
+        ),
+    )
     for metadata in (stack.customer("ada"), stack.admin):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stack.orders.CreateOrder(request, metadata=metadata)

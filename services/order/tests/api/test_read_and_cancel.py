@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
-
 from shopmesh.order.v1 import order_pb2, order_service_pb2
 
 from ..conftest import Stack
 
 
-async def _list(stack: Stack, parent: str, metadata: object, **kwargs: object) -> order_service_pb2.ListOrdersResponse:
-    return await stack.orders.ListOrders(
-        order_service_pb2.ListOrdersRequest(parent=parent, **kwargs), metadata=metadata)  # type: ignore[arg-type]
+async def _list(
+    stack: Stack, parent: str, metadata: object, **kwargs: Any
+) -> order_service_pb2.ListOrdersResponse:
+    request = order_service_pb2.ListOrdersRequest(parent=parent, **kwargs)
+    reply: order_service_pb2.ListOrdersResponse = await stack.orders.ListOrders(
+        request, metadata=metadata
+    )
+    return reply
 
 
 async def test_owner_and_admin_read_an_order_others_cannot(stack: Stack) -> None:
@@ -38,7 +44,8 @@ async def test_get_unknown_order_is_not_found(stack: Stack) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stack.orders.GetOrder(
             order_service_pb2.GetOrderRequest(name="users/ada/orders/nope"),
-            metadata=stack.customer("ada"))
+            metadata=stack.customer("ada"),
+        )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -72,10 +79,16 @@ async def test_pagination_round_trip_sees_every_order_once(stack: Stack) -> None
     assert pages == 3
     assert sorted(seen) == sorted(placed)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await _list(stack, "users/ada", stack.customer("ada"), page_size=3,
-                    page_token=(await _list(stack, "users/ada", stack.customer("ada"),
-                                            page_size=3)).next_page_token,
-                    filter="state = CONFIRMED")
+        await _list(
+            stack,
+            "users/ada",
+            stack.customer("ada"),
+            page_size=3,
+            page_token=(
+                await _list(stack, "users/ada", stack.customer("ada"), page_size=3)
+            ).next_page_token,
+            filter="state = CONFIRMED",
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -111,7 +124,8 @@ async def test_admin_cancels_any_order_others_cannot(stack: Stack) -> None:
         await stack.orders.CancelOrder(request, metadata=stack.customer("bob"))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert (await stack.orders.CancelOrder(request, metadata=stack.admin)).state == (
-        order_pb2.Order.CANCELLED)
+        order_pb2.Order.CANCELLED
+    )
 
 
 async def test_a_rejected_order_cannot_be_cancelled(stack: Stack) -> None:
@@ -121,5 +135,6 @@ async def test_a_rejected_order_cannot_be_cancelled(stack: Stack) -> None:
     (rejected,) = (await _list(stack, "users/ada", stack.customer("ada"))).orders
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stack.orders.CancelOrder(
-            order_service_pb2.CancelOrderRequest(name=rejected.name), metadata=stack.customer("ada"))
+            order_service_pb2.CancelOrderRequest(name=rejected.name), metadata=stack.customer("ada")
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION

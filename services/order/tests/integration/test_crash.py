@@ -18,7 +18,6 @@ import grpc
 import pytest
 from google.type import money_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from shopmesh.order.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc
 from shopmesh.product.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
@@ -53,7 +52,9 @@ class Platform:
 
 
 async def _wait_serving(port: int, process: asyncio.subprocess.Process) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    # Short reconnect backoff: the server is expected to come up any moment.
+    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         for _ in range(300):
             if process.returncode is not None:
@@ -96,8 +97,9 @@ async def order_process(
 
 
 @pytest.fixture
-async def platform(database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-                   ) -> AsyncIterator[Platform]:
+async def platform(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Platform]:
     def url(name: str) -> str:
         if database_url.startswith("sqlite"):
             return f"sqlite+aiosqlite:///{tmp_path / name}.db"
@@ -107,9 +109,14 @@ async def platform(database_url: str, tmp_path: Path, request: pytest.FixtureReq
     auth_url, user_url, product_url = url("auth"), url("user"), url("product")
     user_port = _free_port()
     auth = await build_auth_app(
-        AuthSettings(port=0, database_url=auth_url, service_secrets={"order": SECRET},
-                     user_service_target=f"127.0.0.1:{user_port}",
-                     admin_email=None, admin_password=None),
+        AuthSettings(
+            port=0,
+            database_url=auth_url,
+            service_secrets={"order": SECRET},
+            user_service_target=f"127.0.0.1:{user_port}",
+            admin_email=None,
+            admin_password=None,
+        ),
         database=Database(auth_url),
     )
     await auth.server.start()
@@ -128,15 +135,23 @@ async def platform(database_url: str, tmp_path: Path, request: pytest.FixtureReq
         await auth.service.seed_admin("root@example.com", "root password")
         async with grpc.aio.insecure_channel(auth_target) as channel:
             stub = auth_service_pb2_grpc.AuthServiceStub(channel)
-            account = await stub.RegisterAccount(auth_service_pb2.RegisterAccountRequest(
-                email="ada@example.com", password="correct horse", display_name="Ada"))
-            ada = await stub.Login(auth_service_pb2.LoginRequest(
-                email="ada@example.com", password="correct horse"))
-            root = await stub.Login(auth_service_pb2.LoginRequest(
-                email="root@example.com", password="root password"))
+            account = await stub.RegisterAccount(
+                auth_service_pb2.RegisterAccountRequest(
+                    email="ada@example.com", password="correct horse", display_name="Ada"
+                )
+            )
+            ada = await stub.Login(
+                auth_service_pb2.LoginRequest(email="ada@example.com", password="correct horse")
+            )
+            root = await stub.Login(
+                auth_service_pb2.LoginRequest(email="root@example.com", password="root password")
+            )
         yield Platform(
-            auth_port=auth.server.port, product_port=product.server.port,
-            order_url=url("order"), tmp=tmp_path, admin=bearer(root.access_token),
+            auth_port=auth.server.port,
+            product_port=product.server.port,
+            order_url=url("order"),
+            tmp=tmp_path,
+            admin=bearer(root.access_token),
             customer=bearer(ada.access_token),
             customer_id=account.name.removeprefix("accounts/"),
         )
@@ -148,7 +163,8 @@ async def platform(database_url: str, tmp_path: Path, request: pytest.FixtureReq
 async def _available(platform: Platform, product: str) -> int:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{platform.product_port}") as channel:
         reply = await product_service_pb2_grpc.ProductServiceStub(channel).GetProduct(
-            product_service_pb2.GetProductRequest(name=f"products/{product}"))
+            product_service_pb2.GetProductRequest(name=f"products/{product}")
+        )
     return int(reply.available_quantity)
 
 
@@ -156,17 +172,23 @@ async def _add_product(platform: Platform, product_id: str, quantity: int) -> No
     async with grpc.aio.insecure_channel(f"127.0.0.1:{platform.product_port}") as channel:
         await product_service_pb2_grpc.ProductServiceStub(channel).CreateProduct(
             product_service_pb2.CreateProductRequest(
-                product_id=product_id, initial_quantity=quantity,
+                product_id=product_id,
+                initial_quantity=quantity,
                 product=product_pb2.Product(
-                    display_name="Mug", category="kitchen",
-                    price=money_pb2.Money(currency_code="USD", units=12, nanos=500_000_000))),
-            metadata=platform.admin)
+                    display_name="Mug",
+                    category="kitchen",
+                    price=money_pb2.Money(currency_code="USD", units=12, nanos=500_000_000),
+                ),
+            ),
+            metadata=platform.admin,
+        )
 
 
 async def _orders(platform: Platform, port: int) -> list[order_pb2.Order]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         reply = await order_service_pb2_grpc.OrderServiceStub(channel).ListOrders(
-            order_service_pb2.ListOrdersRequest(parent="users/me"), metadata=platform.customer)
+            order_service_pb2.ListOrdersRequest(parent="users/me"), metadata=platform.customer
+        )
     return list(reply.orders)
 
 
@@ -181,9 +203,12 @@ async def _until_terminal(platform: Platform, port: int) -> list[order_pb2.Order
 
 def _create_request(platform: Platform, quantity: int) -> order_service_pb2.CreateOrderRequest:
     return order_service_pb2.CreateOrderRequest(
-        parent="users/me", request_id=str(uuid.uuid4()),
-        order=order_pb2.Order(lines=[order_pb2.OrderLine(product="products/coffee-mug",
-                                                         quantity=quantity)]))
+        parent="users/me",
+        request_id=str(uuid.uuid4()),
+        order=order_pb2.Order(
+            lines=[order_pb2.OrderLine(product="products/coffee-mug", quantity=quantity)]
+        ),
+    )
 
 
 async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platform) -> None:
@@ -193,7 +218,8 @@ async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platfor
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await order_service_pb2_grpc.OrderServiceStub(channel).CreateOrder(
-                    _create_request(platform, 3), metadata=platform.customer, timeout=10)
+                    _create_request(platform, 3), metadata=platform.customer, timeout=10
+                )
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         assert await process.wait() == 137
     assert await _available(platform, "coffee-mug") == 7  # held by the reservation
@@ -201,17 +227,20 @@ async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platfor
     async with order_process(platform, port):
         (order,) = await _until_terminal(platform, port)
     assert order.state == order_pb2.Order.CONFIRMED
-    assert order.total.units == 37 and order.total.nanos == 500_000_000
+    assert (order.total.units, order.total.nanos) == (37, 500_000_000)
     assert await _available(platform, "coffee-mug") == 7
 
 
 async def test_crash_during_cancel_is_finished_once(platform: Platform) -> None:
     await _add_product(platform, "coffee-mug", 10)
     port = _free_port()
-    async with order_process(platform, port):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            order = await order_service_pb2_grpc.OrderServiceStub(channel).CreateOrder(
-                _create_request(platform, 4), metadata=platform.customer)
+    async with (
+        order_process(platform, port),
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
+    ):
+        order = await order_service_pb2_grpc.OrderServiceStub(channel).CreateOrder(
+            _create_request(platform, 4), metadata=platform.customer
+        )
     assert await _available(platform, "coffee-mug") == 6
 
     async with order_process(platform, port, crash_point="after_cancel_release") as process:
@@ -219,7 +248,9 @@ async def test_crash_during_cancel_is_finished_once(platform: Platform) -> None:
             with pytest.raises(grpc.aio.AioRpcError):
                 await order_service_pb2_grpc.OrderServiceStub(channel).CancelOrder(
                     order_service_pb2.CancelOrderRequest(name=order.name),
-                    metadata=platform.customer, timeout=10)
+                    metadata=platform.customer,
+                    timeout=10,
+                )
         assert await process.wait() == 137
     assert await _available(platform, "coffee-mug") == 10
 

@@ -1,6 +1,5 @@
 import pytest
 from shopmesh_kit.errors import InvalidArgument
-from shopmesh_product.demo import DEMO_CATALOG
 from shopmesh_product.domain.products import (
     ProductFields,
     etag_of,
@@ -34,14 +33,3 @@ def test_malformed_product_names_are_invalid(name: str) -> None:
 def test_only_set_fields_are_validated() -> None:
     assert field_violations(ProductFields()) == []
     assert [f for f, _ in field_violations(ProductFields(price_cents=0))] == ["product.price"]
-
-
-def test_the_demo_catalog_is_valid() -> None:
-    assert len(DEMO_CATALOG) >= 20
-    assert len({p.category for p in DEMO_CATALOG}) >= 5
-    assert len({p.id for p in DEMO_CATALOG}) == len(DEMO_CATALOG)
-    for item in DEMO_CATALOG:
-        fields = ProductFields(item.display_name, item.description, item.category, item.price_cents)
-        assert field_violations(fields) == [], item.id
-        assert parse_product_name(f"products/{item.id}", "name") == item.id
-        assert 20 <= item.quantity <= 200

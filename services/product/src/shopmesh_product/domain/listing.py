@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -64,8 +64,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     tokens = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
-        if kind is None:  # trailing whitespace
-            continue
+        assert kind is not None  # every alternative is a named group
         value = match.group(kind)
         if kind == "other":
             raise _bad_filter(
@@ -224,7 +223,7 @@ def _typed(value: Any, field: SortField) -> SortValue:
         except ValueError:
             raise _bad_token() from None
         if moment.tzinfo is not None:
-            return moment
+            return moment.astimezone(UTC)
     raise _bad_token()
 
 

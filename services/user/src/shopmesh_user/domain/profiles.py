@@ -5,7 +5,7 @@ update mask and etags. Violations name fields relative to the profile
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -147,25 +147,29 @@ def address_violations(address: Address, path: str) -> list[tuple[str, str]]:
         violations.append(
             (f"{path}.region_code", 'must be a two-letter CLDR region code such as "CH"')
         )
-    lines = [line for line in address.address_lines if line.strip()]
-    if not lines:
+    if not any(line.strip() for line in address.address_lines):
         violations.append((f"{path}.address_lines", "must have at least one line"))
     for field in ("address_lines", "recipients"):
         if len(getattr(address, field)) > ADDRESS_LINES_MAX:
             violations.append((f"{path}.{field}", f"must be at most {ADDRESS_LINES_MAX} lines"))
     if not (address.locality.strip() or address.postal_code.strip()):
         violations.append((path, "must have a locality or a postal_code"))
+    violations += [
+        (f"{path}.{field}", f"must be at most {ADDRESS_TEXT_MAX} characters")
+        for field, text in _texts(address)
+        if len(text) > ADDRESS_TEXT_MAX
+    ]
+    return violations
+
+
+def _texts(address: Address) -> Iterator[tuple[str, str]]:
+    """Every text of an address with its field path, like `address_lines[1]`."""
     for f in fields(Address):
         value = getattr(address, f.name)
-        texts = [(f.name, value)] if isinstance(value, str) else []
-        if isinstance(value, tuple):
-            texts = [(f"{f.name}[{i}]", v) for i, v in enumerate(value)]
-        violations += [
-            (f"{path}.{p}", f"must be at most {ADDRESS_TEXT_MAX} characters")
-            for p, v in texts
-            if len(v) > ADDRESS_TEXT_MAX
-        ]
-    return violations
+        if isinstance(value, str):
+            yield f.name, value
+        elif isinstance(value, tuple):
+            yield from ((f"{f.name}[{i}]", item) for i, item in enumerate(value))
 
 
 def fields_to_update(paths: Sequence[str], profile: Profile) -> tuple[str, ...]:
