@@ -150,6 +150,7 @@ class _Background:
 
     async def _run(self) -> None:
         admin_seeded = not (self._settings.admin_email and self._settings.admin_password)
+        delay = 0.5  # grows to the interval while a dependency is still starting
         while True:
             try:
                 if (
@@ -164,8 +165,10 @@ class _Background:
                     log.info("admin account ready", extra={"email": self._settings.admin_email})
                 await self._service.complete_pending()
                 await self._keys.load()
+                delay = self._settings.pending_retry_interval_seconds
             except ServiceError as error:
                 log.warning("background work failed; retrying: %s", error.message)
             except Exception:
                 log.exception("background work failed; retrying")
-            await asyncio.sleep(self._settings.pending_retry_interval_seconds)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._settings.pending_retry_interval_seconds)

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("total_cents", sa.BigInteger(), nullable=True),
         sa.Column("reject_reason", sa.String(64), nullable=False),
-        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("release_pending", sa.Boolean(), nullable=False),
         sa.Column("reservation_committed", sa.Boolean(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),

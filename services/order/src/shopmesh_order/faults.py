@@ -9,7 +9,7 @@ import os
 
 log = logging.getLogger("shopmesh.order")
 
-POINTS = ("after_reserve", "after_cancel_release")
+POINTS = ("after_reserve", "after_release")
 
 
 class Faults:

@@ -6,9 +6,12 @@
 
 A crash or an outage can stop it between any two steps; `recover()` drives
 every order left behind to a terminal state, so no reservation is leaked and
-no confirmed order lacks one. Cancelling is a saga too: the cancel is
-recorded, the stock released (exactly once, by the product service), and
-the order marked CANCELLED.
+no confirmed order lacks one. An order only leaves PENDING through a
+conditional update, so the request placing it and the recovery loop cannot
+both decide its fate. Whenever stock must go back (a cancel, an abandoned
+order), the order is first marked `release_pending` in the same transaction
+that changes its state; the release (exactly once, by the product service)
+follows, and the mark is cleared. Recovery repeats releases a crash cut off.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class OrderService:
                     currency="",
                     total_cents=None,
                     reject_reason="",
-                    cancel_requested=False,
+                    release_pending=False,
                     reservation_committed=False,
                     revision=1,
                     create_time=now,
@@ -207,12 +210,13 @@ class OrderService:
             await Orders(session).mark_committed(order_id)
             await session.commit()
 
-    async def _reject(self, order_id: str, reason: RejectReason) -> Order:
+    async def _reject(self, order_id: str, reason: RejectReason, *, release: bool = False) -> Order:
+        """PENDING -> REJECTED; `release` marks stock to give back in the same step."""
         async with self._db.write_session() as session:
             await Orders(session).transition(
                 order_id,
                 [OrderState.PENDING],
-                {"state": OrderState.REJECTED, "reject_reason": reason},
+                {"state": OrderState.REJECTED, "reject_reason": reason, "release_pending": release},
                 self._clock(),
             )
             await session.commit()
@@ -280,50 +284,60 @@ class OrderService:
             raise OrderNotCancellable(f"a {order.state.value} order cannot be cancelled")
         async with self._db.write_session() as session:
             await Orders(session).transition(
-                order.id, [OrderState.CONFIRMED], {"cancel_requested": True}, self._clock()
+                order.id,
+                [OrderState.CONFIRMED],
+                {"state": OrderState.CANCELLED, "release_pending": True},
+                self._clock(),
             )
             await session.commit()
-        return await self._finish_cancel(order.id)
+        log.info("order cancelled", extra={"order_id": order.id})
+        await self._release(order.id)
+        return await self._get(order.id)
 
-    async def _finish_cancel(self, order_id: str) -> Order:
-        await self._stock.release(order_id)
-        self._faults.point("after_cancel_release")
+    async def _release(self, order_id: str) -> None:
+        """Return the order's stock (the product service does it exactly
+        once), then clear the mark. If the product service is down, the mark
+        stays and recovery retries."""
+        try:
+            await self._stock.release(order_id)
+        except ServiceError as error:
+            log.warning("stock release deferred: %s", error.message, extra={"order_id": order_id})
+            return
+        self._faults.point("after_release")
         async with self._db.write_session() as session:
-            await Orders(session).transition(
-                order_id, [OrderState.CONFIRMED], {"state": OrderState.CANCELLED}, self._clock()
-            )
+            await Orders(session).clear_release_pending(order_id)
             await session.commit()
-        log.info("order cancelled", extra={"order_id": order_id})
-        return await self._get(order_id)
 
     # ------------------------------------------------------------ recovery
 
     async def recover(self, grace: timedelta, limit: int = 100) -> int:
-        """Drive orders a crash or an outage left behind: PENDING ones older
-        than `grace` are confirmed if their stock is reserved, otherwise
-        released and rejected; half-cancelled ones are finished; confirmed
-        ones whose reservation was not committed are committed. Returns how
-        many orders it moved."""
+        """Drive orders that a crash or an outage left behind, once untouched
+        for `grace`: a PENDING order is confirmed if its stock is reserved,
+        otherwise rejected and its stock (if a late reserve took any)
+        released; pending releases are retried; confirmed orders whose
+        reservation was not committed are committed. Returns how many orders
+        it looked at."""
         async with self._db.session() as session:
             ids = await Orders(session).stale_ids(self._clock() - grace, limit)
-        moved = 0
         for order_id in ids:
             order = await self._get(order_id)
             if order.state == OrderState.PENDING:
                 reservation = await self._stock.get(order_id)
                 if reservation is not None and reservation.holds_stock:
                     await self._confirm(order_id, reservation)
-                else:
-                    # Releasing an unknown reservation leaves a tombstone, so a
-                    # late reserve for this order can no longer take stock.
-                    await self._stock.release(order_id)
-                    await self._reject(order_id, RejectReason.NOT_RESERVED)
-            elif order.cancel_requested:
-                await self._finish_cancel(order_id)
+                    continue
+                # Rejected before releasing: a request still placing this
+                # order can no longer confirm it. The release then returns a
+                # late reservation's stock, or leaves a tombstone so that a
+                # later reserve takes none.
+                rejected = await self._reject(order_id, RejectReason.NOT_RESERVED, release=True)
+                if rejected.release_pending:  # else the placing request confirmed it first
+                    await self._release(order_id)
+            elif order.release_pending:
+                await self._release(order_id)
             elif not order.reservation_committed:
                 await self._commit_reservation(order_id)
-            moved += 1
-        return moved
+        return len(ids)
 
 
 def _outcome(order: Order) -> Order:

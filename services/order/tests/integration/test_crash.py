@@ -243,7 +243,7 @@ async def test_crash_during_cancel_is_finished_once(platform: Platform) -> None:
         )
     assert await _available(platform, "coffee-mug") == 6
 
-    async with order_process(platform, port, crash_point="after_cancel_release") as process:
+    async with order_process(platform, port, crash_point="after_release") as process:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             with pytest.raises(grpc.aio.AioRpcError):
                 await order_service_pb2_grpc.OrderServiceStub(channel).CancelOrder(

@@ -16,6 +16,7 @@ from shopmesh_order.app import MIGRATIONS
 from shopmesh_order.db.repository import Orders
 from shopmesh_order.domain.orders import LineRequest, OrderState, OutOfStock
 from shopmesh_order.service import OrderService
+from shopmesh_order.stock import Reservation
 
 from ..fakes import FakeStock
 
@@ -141,18 +142,46 @@ async def test_cancel_releases_reserved_stock_once(service: OrderService, stock:
     assert stock.available == {"mug": 10, "tea": 5}
 
 
-async def test_a_cancel_interrupted_by_an_outage_is_finished_by_recovery(
+async def test_a_cancel_during_an_outage_returns_the_stock_once_it_is_back(
     service: OrderService, stock: FakeStock, clock: Clock
 ) -> None:
     order = await service.create(ADA, "users/ada", LINES, request_id())
     stock.down = True
-    with pytest.raises(Unavailable):
-        await service.cancel(ADA, f"users/ada/orders/{order.id}")
+    cancelled = await service.cancel(ADA, f"users/ada/orders/{order.id}")
+    assert cancelled.state == OrderState.CANCELLED
+    assert cancelled.release_pending
     stock.down = False
     clock.now += timedelta(seconds=31)
     assert await service.recover(timedelta(seconds=30)) == 1
     done = await service.get(ADA, f"users/ada/orders/{order.id}")
-    assert done.state == OrderState.CANCELLED
+    assert not done.release_pending
+    assert stock.available == {"mug": 10, "tea": 5}
+    assert await service.recover(timedelta(seconds=0)) == 0
+
+
+async def test_recovery_and_a_late_reserve_never_confirm_without_stock(
+    service: OrderService, stock: FakeStock, clock: Clock, database: Database
+) -> None:
+    """Recovery gives up on an order while the request placing it is still
+    reserving: the order ends REJECTED and the late reservation is released."""
+    stock.down = True
+    with pytest.raises(Unavailable):
+        await service.create(ADA, "users/ada", LINES, request_id())
+    stock.down = False
+    (pending,) = (await service.list(ADA, "users/ada", 0, "", "")).orders
+    clock.now += timedelta(seconds=31)
+    original_get = stock.get
+
+    async def reserve_meanwhile(order_id: str) -> Reservation | None:
+        found = await original_get(order_id)  # nothing yet...
+        await stock.reserve(order_id, [LineRequest("mug", 2)])  # ...then the late reserve lands
+        return found
+
+    stock.get = reserve_meanwhile  # type: ignore[method-assign]
+    await service.recover(timedelta(seconds=30))
+    order = await service.get(ADA, f"users/ada/orders/{pending.id}")
+    assert order.state == OrderState.REJECTED
+    assert not order.release_pending
     assert stock.available == {"mug": 10, "tea": 5}
 
 

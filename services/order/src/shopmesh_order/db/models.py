@@ -41,7 +41,7 @@ class OrderRow(Base):
     currency: Mapped[str] = mapped_column(String(3), default="")
     total_cents: Mapped[int | None] = mapped_column(BigInteger)
     reject_reason: Mapped[str] = mapped_column(String(64), default="")
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     reservation_committed: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -65,24 +65,31 @@ class Orders:
         return [await self._load(row) for row in rows.all()]
 
     async def stale_ids(self, cutoff: datetime, limit: int) -> list[str]:
-        """Orders the recovery loop must drive: pending since before `cutoff`,
-        confirmed with a cancel half done, or confirmed but not committed."""
+        """Orders the recovery loop must drive, untouched since `cutoff`:
+        PENDING ones, ones whose stock is still to be released (cancelled or
+        abandoned), and CONFIRMED ones whose reservation is not committed."""
         rows = await self._s.scalars(
             select(OrderRow.id)
             .where(
+                OrderRow.update_time < cutoff,
                 or_(
-                    and_(OrderRow.state == OrderState.PENDING, OrderRow.create_time < cutoff),
-                    and_(
-                        OrderRow.state == OrderState.CONFIRMED,
-                        or_(OrderRow.cancel_requested, ~OrderRow.reservation_committed),
-                        OrderRow.update_time < cutoff,
-                    ),
-                )
+                    OrderRow.state == OrderState.PENDING,
+                    OrderRow.release_pending,
+                    and_(OrderRow.state == OrderState.CONFIRMED, ~OrderRow.reservation_committed),
+                ),
             )
-            .order_by(OrderRow.create_time)
+            .order_by(OrderRow.update_time)
             .limit(limit)
         )
         return list(rows.all())
+
+    async def clear_release_pending(self, order_id: str) -> None:
+        await self._s.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(release_pending=False)
+            .execution_options(synchronize_session=False)
+        )
 
     async def transition(
         self,
@@ -146,7 +153,7 @@ class Orders:
             currency=row.currency,
             total_cents=row.total_cents,
             reject_reason=row.reject_reason,
-            cancel_requested=row.cancel_requested,
+            release_pending=row.release_pending,
             reservation_committed=row.reservation_committed,
             revision=row.revision,
             create_time=as_utc(row.create_time),

@@ -56,7 +56,7 @@ class Order:
     currency: str
     total_cents: int | None
     reject_reason: str
-    cancel_requested: bool
+    release_pending: bool
     reservation_committed: bool
     revision: int
     create_time: datetime
