@@ -122,3 +122,8 @@ migrate: venv ## Apply every service's migrations (SHOPMESH_<SVC>_DATABASE_URL, 
 .PHONY: bench-auth
 bench-auth: venv ## Benchmark login/s and token verifications/s against raw argon2id and JWT
 	$(PY) services/auth/bench/bench_auth.py
+
+.PHONY: bench
+bench: venv ## Benchmark GetProduct, CreateOrder and RSS against same-run baselines, then bench-auth
+	$(PY) tools/bench/bench_platform.py
+	@$(MAKE) --no-print-directory bench-auth
