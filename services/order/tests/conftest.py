@@ -23,6 +23,7 @@ from shopmesh_kit.testing.tokens import TestKeys, bearer
 from shopmesh_order.app import OrderApp, build_app
 from shopmesh_order.settings import OrderSettings
 from shopmesh_order.stock import IDEMPOTENT, GrpcStock
+from shopmesh_product.app import ProductApp
 from shopmesh_product.app import build_app as build_product_app
 from shopmesh_product.settings import ProductSettings
 
@@ -40,6 +41,7 @@ def product_database_url(database_url: str, tmp_path: Path, request: pytest.Fixt
 class Stack:
     keys: TestKeys
     order_app: OrderApp
+    product_app: ProductApp
     orders: order_service_pb2_grpc.OrderServiceStub
     products: product_service_pb2_grpc.ProductServiceStub
     admin: Any
@@ -122,6 +124,7 @@ async def stack(database_url: str, product_database_url: str) -> AsyncIterator[S
                 yield Stack(
                     keys=keys,
                     order_app=order_app,
+                    product_app=product_app,
                     orders=order_service_pb2_grpc.OrderServiceStub(order_channel),
                     products=product_service_pb2_grpc.ProductServiceStub(product_channel),
                     admin=bearer(keys.token("root", ["admin"])),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import grpc
@@ -169,3 +170,19 @@ async def test_two_hundred_concurrent_orders_never_oversell(stack: Stack) -> Non
     assert {r.code() for r in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
     assert len(refused) == 180
     assert await stack.available("coffee-mug") == 0
+
+
+async def test_a_product_service_outage_fails_fast_and_confirms_nothing(stack: Stack) -> None:
+    await stack.add_product("coffee-mug", 1250, 10)
+    await stack.product_app.server.stop(0)
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.order("ada", [("coffee-mug", 1)])
+    assert time.monotonic() - started < 5
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_info(caught.value).reason == "PRODUCT_SERVICE_UNAVAILABLE"
+    listed = await stack.orders.ListOrders(
+        order_service_pb2.ListOrdersRequest(parent="users/ada"), metadata=stack.customer("ada")
+    )
+    # Left for recovery to settle once the product service is back.
+    assert [o.state for o in listed.orders] == [order_pb2.Order.PENDING]
