@@ -89,6 +89,14 @@ lint-proto: third_party ## Lint and format-check proto/ with buf
 breaking: third_party ## Check proto/ for breaking changes against BREAKING_AGAINST (default main)
 	BUF=$(BUF) tools/proto/breaking.sh $(BREAKING_AGAINST)
 
+# ---------------------------------------------------------------- tools
+$(BIN)/grpcurl: tools/grpc/go.mod tools/grpc/go.sum
+	GOBIN=$(BIN) $(GO) -C tools/grpc install tool
+	touch $@
+
+.PHONY: grpcurl
+grpcurl: $(BIN)/grpcurl ## Build grpcurl (pinned in tools/grpc) into .bin/
+
 # ---------------------------------------------------------------- quality
 PY_PATHS := services tools
 

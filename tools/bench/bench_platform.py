@@ -444,7 +444,7 @@ async def prepare_stack(
         async with grpc.aio.insecure_channel(platform_.target("product")) as product_channel:
             catalog = product_service_pb2_grpc.ProductServiceStub(product_channel)
             metadata = (("authorization", f"Bearer {admin}"),)
-            for chunk in range(0, len(products), 16):
+            for chunk in range(0, len(products), 32):
                 await asyncio.gather(
                     *(
                         catalog.CreateProduct(
@@ -460,7 +460,7 @@ async def prepare_stack(
                             metadata=metadata,
                             timeout=10,
                         )
-                        for product_id, cents in products[chunk : chunk + 16]
+                        for product_id, cents in products[chunk : chunk + 32]
                     )
                 )
         semaphore = asyncio.Semaphore(4)  # argon2id: a few at a time on a small machine
@@ -822,7 +822,9 @@ def cpu_model() -> str:
     return platform.machine()
 
 
-async def environment(args: argparse.Namespace, platform_: Platform) -> list[str]:
+async def environment(
+    args: argparse.Namespace, platform_: Platform, load: tuple[float, float, float]
+) -> list[str]:
     cpu = cpu_model()
     async with await psycopg.AsyncConnection.connect(platform_.conninfo("postgres")) as conn:
         settings = []
@@ -831,7 +833,9 @@ async def environment(args: argparse.Namespace, platform_: Platform) -> list[str
             settings.append(str(row[0]) if row else "?")
     version, fsync, sync_commit, buffers = settings
     return [
-        f"machine    {len(os.sched_getaffinity(0))} usable cores of {os.cpu_count()}, {cpu}",
+        f"machine    {len(os.sched_getaffinity(0))} usable cores of {os.cpu_count()}, {cpu}; "
+        f"load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        "(other work on the machine skews every figure)",
         f"python     {platform.python_version()} ({sys.executable})",
         f"libraries  grpcio {grpc.__version__}, protobuf {protobuf_version}, "
         f"SQLAlchemy {sqlalchemy.__version__}, psycopg {psycopg.__version__} "
@@ -869,12 +873,16 @@ def say(message: str) -> None:
 
 
 async def run(
-    args: argparse.Namespace, pg: LocalPostgres, children: Children, tmp: Path
+    args: argparse.Namespace,
+    pg: LocalPostgres,
+    children: Children,
+    tmp: Path,
+    load: tuple[float, float, float],
 ) -> tuple[list[str], list[Figure]]:
     async with asyncio.timeout(args.time_limit):
         say("starting auth, user, product and order")
         platform_ = await start_platform(args, pg, children)
-        facts = await environment(args, platform_)
+        facts = await environment(args, platform_, load)
         say("GetProduct over gRPC: product service, then the bare server")
         figures, stub_rss = await bench_get_product(args, platform_, children, tmp)
         say("GetProduct read path: Catalog.get, then psycopg")
@@ -905,7 +913,7 @@ def parse_args() -> argparse.Namespace:
     add("--order-concurrency", type=int, default=32, help="orders in flight (32)")
     add("--lines", type=int, default=3, help="lines per order, distinct products (3)")
     add("--customers", type=int, default=48, help="customers registered and logged in (48)")
-    add("--products", type=int, default=200, help=f"products of {STOCK} units (200)")
+    add("--products", type=int, default=2_000, help=f"products of {STOCK} units (2000)")
     add("--log-level", help="services' log level (default: theirs, INFO)")
     add("--log-dir", type=Path, help="keep the service logs here (default: removed)")
     add(
@@ -919,6 +927,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    load = os.getloadavg()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     bindir = find_bindir()
     if bindir is None:
@@ -933,7 +942,7 @@ def main() -> None:
         cleanup.callback(pg.stop)
         children = Children(args.log_dir or tmp)
         cleanup.callback(children.stop_all)  # runs first: services before their database
-        facts, figures = asyncio.run(run(args, pg, children, tmp))
+        facts, figures = asyncio.run(run(args, pg, children, tmp, load))
     if args.profile_dir:
         summarize_profiles(args.profile_dir)
     print("\n".join(facts))

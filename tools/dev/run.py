@@ -1,9 +1,12 @@
 """Run the Shopmesh platform locally: `make run` calls this.
 
-Starts every service that exists as a child process on the embedded SQLite
-default, prefixes their logs, waits until each reports SERVING on the gRPC
-health check, prints the endpoints with copy-paste examples, and stops them
-all cleanly (SIGTERM, then the drain) on Ctrl-C.
+Starts the four services on the embedded SQLite default and the REST
+gateway in front of them, as child processes with prefixed logs; waits until
+every service reports SERVING on the gRPC health check and the gateway's
+/readyz answers; prints the endpoints with copy-paste curl and grpcurl
+examples; and stops everything cleanly (SIGTERM, then the drain) on Ctrl-C.
+Ports come from SHOPMESH_<SVC>_PORT and SHOPMESH_GATEWAY_ADDR, databases from
+SHOPMESH_<SVC>_DATABASE_URL (default: SQLite files in --data-dir).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import secrets
 import signal
 import sys
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m"]
 RESET = "\033[0m"
+GATEWAY = "gateway"
 
 
 @dataclass(frozen=True)
@@ -42,22 +48,28 @@ SERVICES = [
 ]
 
 
-def _env(service: Service, args: argparse.Namespace) -> dict[str, str]:
+def _port(service: Service) -> int:
+    return int(os.environ.get(f"SHOPMESH_{service.name.upper()}_PORT", service.port))
+
+
+def _service_env(service: Service, data_dir: Path) -> dict[str, str]:
     prefix = f"SHOPMESH_{service.name.upper()}_"
-    env = dict(os.environ)
-    env.setdefault(f"{prefix}PORT", str(service.port))
+    env = {f"{prefix}PORT": str(_port(service))}
     for other in SERVICES:  # every service finds the others on their ports
-        port = os.environ.get(f"SHOPMESH_{other.name.upper()}_PORT", str(other.port))
-        env.setdefault(f"{prefix}{other.name.upper()}_SERVICE_TARGET", f"127.0.0.1:{port}")
-    env.setdefault(
-        f"{prefix}DATABASE_URL", f"sqlite+aiosqlite:///{args.data_dir}/{service.name}.db"
-    )
-    env.setdefault(f"{prefix}LOG_JSON", "false" if sys.stdout.isatty() else "true")
+        env[f"{prefix}{other.name.upper()}_SERVICE_TARGET"] = f"127.0.0.1:{_port(other)}"
+    env[f"{prefix}DATABASE_URL"] = f"sqlite+aiosqlite:///{data_dir}/{service.name}.db"
+    env[f"{prefix}LOG_JSON"] = "false" if sys.stdout.isatty() else "true"
+    return env
+
+
+def _gateway_env() -> dict[str, str]:
+    env = {f"SHOPMESH_GATEWAY_{s.name.upper()}_TARGET": f"127.0.0.1:{_port(s)}" for s in SERVICES}
+    env["SHOPMESH_GATEWAY_ADDR"] = "127.0.0.1:8080"
     return env
 
 
 async def _pump(name: str, color: str, stream: asyncio.StreamReader) -> None:
-    width = max(len(s.name) for s in SERVICES)
+    width = len(GATEWAY)
     while line := await stream.readline():
         sys.stdout.write(f"{color}{name:<{width}} |{RESET} {line.decode(errors='replace')}")
         sys.stdout.flush()
@@ -81,32 +93,46 @@ async def _wait_serving(port: int, limit: float = 60.0) -> None:
             await asyncio.sleep(0.2)
 
 
-def _banner(ports: dict[str, int], admin_email: str, admin_password: str, generated: bool) -> str:
-    auth, product, order = ports["auth"], ports["product"], ports["order"]
-    password = admin_password if generated else "$SHOPMESH_ADMIN_PASSWORD"
-    register = '{"email": "ada@example.com", "password": "correct horse", "display_name": "Ada"}'
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:  # noqa: S310 (loopback http)
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+async def _wait_ready(url: str, limit: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not await asyncio.to_thread(_ready, url):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{url} not ready after {limit} s")
+        await asyncio.sleep(0.2)
+
+
+def _banner(gateway: str, ports: dict[str, int], admin: str, password: str) -> str:
+    base = f"http://{gateway}"
+    product = ports["product"]
+    register = '{"email": "ada@example.com", "password": "correct horse", "displayName": "Ada"}'
     login = '{"email": "ada@example.com", "password": "correct horse"}'
-    order_body = (
-        '{"parent": "users/me", "request_id": "\'$(uuidgen)\'", '
-        '"order": {"lines": [{"product": "products/espresso-cup", "quantity": 2}]}}'
-    )
+    order = '{"lines": [{"product": "products/espresso-cup", "quantity": 2}]}'
     lines = [
         "",
         "Shopmesh is running. Ctrl-C stops everything.",
+        f"  REST     {base}   (OpenAPI: {base}/openapi.json)",
         *(f"  {name:<8} gRPC  127.0.0.1:{port}" for name, port in ports.items()),
-        f"  admin    {admin_email}  password: {password}"
-        + ("  (generated for this run)" if generated else ""),
+        f"  admin    {admin}  password: {password}",
         "",
-        "Try it with grpcurl (server reflection is on):",
-        f"  grpcurl -plaintext 127.0.0.1:{product} list",
+        "Try it:",
+        f"  curl -s '{base}/v1/products?pageSize=3'",
+        f"  curl -s -X POST {base}/v1/accounts:register -d '{register}'",
+        f"  TOKEN=$(curl -s -X POST {base}/v1/accounts:login -d '{login}' "
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"accessToken\"])')",
+        f'  curl -s -X POST "{base}/v1/users/me/orders?requestId=$(python3 -c '
+        '\'import uuid; print(uuid.uuid4())\')" -H "Authorization: Bearer $TOKEN" '
+        f"-d '{order}'",
+        f"  grpcurl -plaintext 127.0.0.1:{product} list        (grpcurl: .bin/grpcurl)",
         f"  grpcurl -plaintext -d '{{\"page_size\": 3}}' 127.0.0.1:{product} "
         "shopmesh.product.v1.ProductService/ListProducts",
-        f"  grpcurl -plaintext -d '{register}' 127.0.0.1:{auth} "
-        "shopmesh.auth.v1.AuthService/RegisterAccount",
-        f"  TOKEN=$(grpcurl -plaintext -d '{login}' 127.0.0.1:{auth} "
-        "shopmesh.auth.v1.AuthService/Login | jq -r .accessToken)",
-        f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{order_body}' "
-        f"127.0.0.1:{order} shopmesh.order.v1.OrderService/CreateOrder",
         "",
     ]
     return "\n".join(lines)
@@ -114,54 +140,55 @@ def _banner(ports: dict[str, int], admin_email: str, admin_password: str, genera
 
 async def run(args: argparse.Namespace) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    if not args.gateway.exists():
+        print(f"{args.gateway} is missing: run `make gateway`", file=sys.stderr)
+        return 2
     admin_email = os.environ.get("SHOPMESH_ADMIN_EMAIL", "admin@shopmesh.local")
-    admin_password = os.environ.get("SHOPMESH_ADMIN_PASSWORD", "")
-    generated = not admin_password
-    if generated:
-        admin_password = secrets.token_urlsafe(12)
-    # The order service proves itself to auth with a secret made for this run.
-    order_secret = secrets.token_urlsafe(24)
+    admin_password = os.environ.get("SHOPMESH_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    generated = "SHOPMESH_ADMIN_PASSWORD" not in os.environ
+    order_secret = secrets.token_urlsafe(24)  # the order service's identity, for this run
     shared = {
         "SHOPMESH_ADMIN_EMAIL": admin_email,
         "SHOPMESH_ADMIN_PASSWORD": admin_password,
         "SHOPMESH_AUTH_SERVICE_SECRETS": json.dumps({"order": order_secret}),
         "SHOPMESH_ORDER_SERVICE_SECRET": order_secret,
         "SHOPMESH_PRODUCT_SEED_DEMO_CATALOG": "true",
+        # Logins arrive through the gateway: throttle by the client it names.
+        "SHOPMESH_AUTH_TRUST_FORWARDED_FOR": "true",
     }
+    commands: list[tuple[str, list[str], dict[str, str]]] = [
+        (s.name, [sys.executable, "-m", s.module, "serve"], _service_env(s, args.data_dir))
+        for s in SERVICES
+    ]
+    commands.append((GATEWAY, [str(args.gateway)], _gateway_env()))
     children: list[asyncio.subprocess.Process] = []
     pumps = []
-    for i, service in enumerate(SERVICES):
-        env = _env(service, args)
-        env.update({k: v for k, v in shared.items() if k not in os.environ})
+    for i, (name, argv, defaults) in enumerate(commands):
+        env = {**defaults, **shared, **os.environ}  # the caller's environment wins
         child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            service.module,
-            "serve",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )
         children.append(child)
         assert child.stdout is not None
-        pumps.append(
-            asyncio.create_task(_pump(service.name, COLORS[i % len(COLORS)], child.stdout))
-        )
+        pumps.append(asyncio.create_task(_pump(name, COLORS[i % len(COLORS)], child.stdout)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     exited = [asyncio.create_task(c.wait()) for c in children]
+    gateway = os.environ.get("SHOPMESH_GATEWAY_ADDR", _gateway_env()["SHOPMESH_GATEWAY_ADDR"])
     try:
-        ports = {s.name: int(_env(s, args)[f"SHOPMESH_{s.name.upper()}_PORT"]) for s in SERVICES}
-        ready = asyncio.ensure_future(asyncio.gather(*map(_wait_serving, ports.values())))
-        waiting: list[asyncio.Future[Any]] = [ready, asyncio.create_task(stop.wait()), *exited]
-        done, _ = await asyncio.wait(
-            waiting,
-            return_when=asyncio.FIRST_COMPLETED,
+        ports = {s.name: _port(s) for s in SERVICES}
+        ready = asyncio.ensure_future(
+            asyncio.gather(
+                *map(_wait_serving, ports.values()), _wait_ready(f"http://{gateway}/readyz")
+            )
         )
+        waiting: list[asyncio.Future[Any]] = [ready, asyncio.create_task(stop.wait()), *exited]
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if ready in done and not stop.is_set():
-            print(_banner(ports, admin_email, admin_password, generated), flush=True)
+            shown = admin_password if generated else "$SHOPMESH_ADMIN_PASSWORD"
+            print(_banner(gateway, ports, admin_email, shown), flush=True)
             waiting = [asyncio.create_task(stop.wait()), *exited]
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -171,7 +198,9 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.gather(*(c.wait() for c in children))
         await asyncio.gather(*pumps)
     failed = [
-        s.name for s, c in zip(SERVICES, children, strict=True) if c.returncode not in (0, -15)
+        name
+        for (name, _, _), child in zip(commands, children, strict=True)
+        if child.returncode not in (0, -signal.SIGTERM)
     ]
     if failed and not stop.is_set():
         print(f"stopped because {', '.join(failed)} exited", file=sys.stderr)
@@ -180,12 +209,20 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[2:])
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=ROOT / "var",
         help="where the SQLite databases live (default: var/)",
+    )
+    parser.add_argument(
+        "--gateway",
+        type=Path,
+        default=ROOT / ".bin" / "shopmesh-gateway",
+        help="the gateway binary (default: .bin/shopmesh-gateway, built by `make gateway`)",
     )
     sys.exit(asyncio.run(run(parser.parse_args())))
 

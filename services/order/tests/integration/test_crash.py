@@ -26,6 +26,8 @@ from shopmesh_auth.settings import AuthSettings
 from shopmesh_kit.db import Database
 from shopmesh_kit.testing.postgres import PostgresServer
 from shopmesh_kit.testing.tokens import bearer
+from shopmesh_order.db.repository import Orders
+from shopmesh_order.domain.orders import Order, OrderState
 from shopmesh_product.app import build_app as build_product_app
 from shopmesh_product.settings import ProductSettings
 from shopmesh_user.app import build_app as build_user_app
@@ -69,8 +71,11 @@ async def _wait_serving(port: int, process: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def order_process(
-    platform: Platform, port: int, crash_point: str = ""
+    platform: Platform, port: int, crash_point: str = "", *, recover: bool = False
 ) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The order service as a process. Only a `recover`ing one treats every
+    pending order as abandoned at once; the others give in-flight orders the
+    usual grace, so their own recovery loop cannot race the request."""
     env = {
         **os.environ,
         "SHOPMESH_ORDER_PORT": str(port),
@@ -79,7 +84,7 @@ async def order_process(
         "SHOPMESH_ORDER_PRODUCT_SERVICE_TARGET": f"127.0.0.1:{platform.product_port}",
         "SHOPMESH_ORDER_SERVICE_SECRET": SECRET,
         "SHOPMESH_ORDER_FAULT_CRASH_POINT": crash_point,
-        "SHOPMESH_ORDER_RECOVERY_GRACE_SECONDS": "0",
+        "SHOPMESH_ORDER_RECOVERY_GRACE_SECONDS": "0" if recover else "60",
         "SHOPMESH_ORDER_RECOVERY_INTERVAL_SECONDS": "0.2",
     }
     log = (platform.tmp / f"order-{uuid.uuid4().hex[:6]}.log").open("wb")
@@ -224,7 +229,7 @@ async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platfor
         assert await process.wait() == 137
     assert await _available(platform, "coffee-mug") == 7  # held by the reservation
 
-    async with order_process(platform, port):
+    async with order_process(platform, port, recover=True):
         (order,) = await _until_terminal(platform, port)
     assert order.state == order_pb2.Order.CONFIRMED
     assert (order.total.units, order.total.nanos) == (37, 500_000_000)
@@ -254,11 +259,25 @@ async def test_crash_during_cancel_is_finished_once(platform: Platform) -> None:
         assert await process.wait() == 137
     assert await _available(platform, "coffee-mug") == 10
 
-    async with order_process(platform, port):
+    (current,) = await _orders_in_db(platform)
+    assert current.state == OrderState.CANCELLED
+    assert current.release_pending  # the crash came before the release was recorded
+
+    async with order_process(platform, port, recover=True):
         for _ in range(100):
-            (current,) = await _orders(platform, port)
-            if current.state == order_pb2.Order.CANCELLED:
+            (current,) = await _orders_in_db(platform)
+            if not current.release_pending:
                 break
             await asyncio.sleep(0.1)
-    assert current.state == order_pb2.Order.CANCELLED
+    assert current.state == OrderState.CANCELLED
+    assert not current.release_pending
     assert await _available(platform, "coffee-mug") == 10  # released exactly once
+
+
+async def _orders_in_db(platform: Platform) -> list[Order]:
+    database = Database(platform.order_url)
+    try:
+        async with database.session() as session:
+            return await Orders(session).page(None, None, None, 10)
+    finally:
+        await database.dispose()
