@@ -68,7 +68,8 @@ gen: third_party $(BIN)/.proto-tools ## Regenerate gen/ (Python, Go, OpenAPI, de
 	  --python_out=gen/python --pyi_out=gen/python --grpc_python_out=gen/python $(PROTO_FILES)
 	$(BUF) generate
 	mkdir -p gen/descriptors
-	$(BUF) build proto --as-file-descriptor-set -o gen/descriptors/shopmesh.binpb
+	$(BUF) build --as-file-descriptor-set -o gen/descriptors/shopmesh.binpb \
+	  --path proto/shopmesh --path third_party/googleapis/google/rpc/error_details.proto
 	@if grep -q InternalService gen/openapi/shopmesh.swagger.json; then \
 	  echo "gen/openapi names an internal service: add it to exclude_types in buf.gen.yaml" >&2; exit 1; fi
 
@@ -115,6 +116,18 @@ fmt: venv ## Format Python and proto sources in place
 .PHONY: test
 test: venv ## Run the whole test suite (SQLite and a throwaway PostgreSQL)
 	$(VENV)/bin/pytest
+
+.PHONY: gateway
+gateway: ## Build the REST gateway (grpc-gateway, static) into .bin/shopmesh-gateway
+	CGO_ENABLED=0 $(GO) -C gateway build -trimpath -o $(BIN)/shopmesh-gateway ./cmd/shopmesh-gateway
+
+.PHONY: test-gateway
+test-gateway: ## Run the REST gateway's Go tests
+	$(GO) -C gateway test ./...
+
+.PHONY: test-envoy
+test-envoy: ## Check gateway/envoy/envoy.yaml against Envoy's v3 API and the descriptor set (Go)
+	cd gateway/envoy && $(GO) test ./...
 
 # ---------------------------------------------------------------- running
 .PHONY: run
