@@ -70,6 +70,7 @@ gen: third_party $(BIN)/.proto-tools ## Regenerate gen/ (Python, Go, OpenAPI, de
 	mkdir -p gen/descriptors
 	$(BUF) build --as-file-descriptor-set -o gen/descriptors/shopmesh.binpb \
 	  --path proto/shopmesh --path third_party/googleapis/google/rpc/error_details.proto
+	$(GO) -C gateway generate ./...   # the gateway embeds a copy of the OpenAPI document
 	@if grep -q InternalService gen/openapi/shopmesh.swagger.json; then \
 	  echo "gen/openapi names an internal service: add it to exclude_types in buf.gen.yaml" >&2; exit 1; fi
 
@@ -114,8 +115,9 @@ fmt: venv ## Format Python and proto sources in place
 	$(BUF) format -w proto
 
 .PHONY: test
-test: venv ## Run the whole test suite (SQLite and a throwaway PostgreSQL)
+test: venv gateway grpcurl ## Run every test: Python (SQLite, throwaway PostgreSQL, end to end), Go
 	$(VENV)/bin/pytest
+	$(MAKE) test-gateway test-envoy
 
 .PHONY: gateway
 gateway: ## Build the REST gateway (grpc-gateway, static) into .bin/shopmesh-gateway
@@ -131,7 +133,7 @@ test-envoy: ## Check gateway/envoy/envoy.yaml against Envoy's v3 API and the des
 
 # ---------------------------------------------------------------- running
 .PHONY: run
-run: venv ## Run the platform locally on SQLite (var/); Ctrl-C stops it
+run: venv gateway ## Run the platform and its REST gateway locally on SQLite (var/); Ctrl-C stops it
 	$(PY) tools/dev/run.py
 
 DEPLOYABLES := auth user product order

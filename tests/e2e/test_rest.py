@@ -133,7 +133,11 @@ def test_admin_creates_restocks_and_a_customer_orders_and_cancels(
         assert cancelled.json()["state"] == "CANCELLED"
         assert http.post(path + ":cancel", json={}).json()["state"] == "CANCELLED"
         mine = http.get("/v1/users/me/orders").json()["orders"]
-        assert [o["name"] for o in mine] == [order["name"]]
+        # The out-of-stock attempt is kept, REJECTED, next to the cancelled order.
+        assert {(o["name"], o["state"]) for o in mine if o["state"] != "REJECTED"} == {
+            (order["name"], "CANCELLED")
+        }
+        assert [o.get("rejectReason") for o in mine if o["state"] == "REJECTED"] == ["OUT_OF_STOCK"]
     with platform.client() as http:
         assert int(http.get(f"/v1/products/{product}").json()["availableQuantity"]) == 13
 

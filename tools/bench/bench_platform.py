@@ -17,6 +17,10 @@ in the same run, and the target it is compared with. Prints; never asserts.
 4. RSS of each service process after the load, versus the stub server's.
    Target: <= 100 MiB each.
 
+Rows without a target say where the CPU went, per call or per order, by
+process (from /proc: the services, every PostgreSQL backend, the clients):
+on a small machine that, more than wall time, shows what a layer costs.
+
 Everything listens on and talks to 127.0.0.1. The throwaway PostgreSQL
 (kit's `start_local_postgres`) runs with fsync and synchronous_commit off.
 Child processes run in their own process groups and are stopped, and the
@@ -34,6 +38,7 @@ import os
 import platform
 import pstats
 import random
+import resource
 import secrets
 import signal
 import socket
@@ -107,7 +112,7 @@ def compare(name: str, ours: float, baseline: float, fmt: str, minimum: float) -
 
 def print_table(figures: Sequence[Figure]) -> None:
     head = ("figure", "shopmesh", "baseline", "ratio", "target", "")
-    widths = (46, 16, 16, 7, 10, 6)
+    widths = (48, 16, 16, 7, 10, 6)
     rows = [head, *((f.name, f.ours, f.baseline, f.ratio, f.target, f.verdict) for f in figures)]
     for row in rows:
         cells = [f"{row[0]:<{widths[0]}}"]
@@ -151,8 +156,13 @@ class Children:
             raise RuntimeError(f"{name} exited with {code}; its last lines:\n{self.log(name)}")
 
     async def result(self, name: str, limit: float) -> dict[str, Any]:
-        """Wait up to `limit` seconds for a one-shot child; the JSON object it printed last."""
-        code = await asyncio.to_thread(self._procs[name].wait, limit)
+        """Wait up to `limit` seconds for a one-shot child; the JSON object it
+        printed last. Polls, so that a signal can cancel the wait at once."""
+        deadline = time.monotonic() + limit
+        while (code := self._procs[name].poll()) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} still running after {limit} s")
+            await asyncio.sleep(0.1)
         if code != 0:
             raise RuntimeError(f"{name} failed ({code}):\n{self.log(name)}")
         result: dict[str, Any] = json.loads(self.log(name, 1))
@@ -160,12 +170,14 @@ class Children:
 
     def stop(self, name: str) -> None:
         proc = self._procs.pop(name)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
         try:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:  # the group is gone already
             proc.wait()
 
     def stop_all(self) -> None:
@@ -185,6 +197,83 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User and system CPU of a live process so far (plus, with `reaped`,
+    of its children it has waited for); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(pg: LocalPostgres) -> float:
+    """CPU of the postmaster and every backend, live or gone."""
+    postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+    total = cpu_seconds(postmaster, reaped=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == postmaster:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
+Snapshot = Callable[[], dict[str, float]]
+
+
+def cpu_meter(pg: LocalPostgres, processes: dict[str, int]) -> Snapshot:
+    """CPU seconds so far of `processes`, of PostgreSQL, of this process
+    (`client`) and of its waited-for children (`load`)."""
+
+    def snapshot() -> dict[str, float]:
+        cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        cpu["postgres"] = postgres_cpu(pg)
+        cpu["client"] = time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu["load"] = children.ru_utime + children.ru_stime
+        return cpu
+
+    return snapshot
+
+
+CPU_PLACES = {
+    "server": "server process",
+    "order": "order service",
+    "product": "product service",
+    "auth": "auth service",
+    "user": "user service",
+    "postgres": "PostgreSQL",
+    "load": "load generator process",
+    "client": "this process",
+}
+
+
+def cpu_figures(
+    what: str, scale: float, ours: dict[str, float], base: dict[str, float], places: Sequence[str]
+) -> list[Figure]:
+    """One row per place where CPU was spent, per unit of work (times `scale`)."""
+    return [
+        Figure(
+            f"{what}, {CPU_PLACES[place]}",
+            _number(ours[place] * scale) if place in ours else "-",
+            _number(base[place] * scale) if place in base else "-",
+        )
+        for place in places
+    ]
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def per_unit(before: dict[str, float], after: dict[str, float], units: int) -> dict[str, float]:
+    return {name: (after[name] - before[name]) / units for name in before}
 
 
 async def wait_serving(children: Children, name: str, port: int, limit: float = 90) -> None:
@@ -213,7 +302,8 @@ class Platform:
     pg: LocalPostgres
     ports: dict[str, int]
     databases: dict[str, str]
-    admin: tuple[str, str]
+    admin: tuple[str, str]  # email, password
+    order_secret: str  # what the order service trades for a service token
 
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.ports[service]}"
@@ -228,12 +318,11 @@ def service_env(name: str, platform_: Platform, log_level: str | None) -> dict[s
     """The environment `make run` would give the service, pointed at our
     ports and databases; inherited SHOPMESH_* variables are dropped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPMESH_")}
-    secret = secrets.token_urlsafe(24)
     env.update(
         SHOPMESH_ADMIN_EMAIL=platform_.admin[0],
         SHOPMESH_ADMIN_PASSWORD=platform_.admin[1],
-        SHOPMESH_AUTH_SERVICE_SECRETS=json.dumps({"order": secret}),
-        SHOPMESH_ORDER_SERVICE_SECRET=secret,
+        SHOPMESH_AUTH_SERVICE_SECRETS=json.dumps({"order": platform_.order_secret}),
+        SHOPMESH_ORDER_SERVICE_SECRET=platform_.order_secret,
         SHOPMESH_PRODUCT_SEED_DEMO_CATALOG="true",
     )
     prefix = f"SHOPMESH_{name.upper()}_"
@@ -255,14 +344,15 @@ async def start_platform(
     databases = {name: f"bench_{name}" for name in SERVICES}
     for database in databases.values():
         pg.create_database_sync(database)
-    admin = ("bench-admin@shopmesh.local", secrets.token_urlsafe(16))
-    platform_ = Platform(pg, {name: free_port() for name in SERVICES}, databases, admin)
-    # The same shared secret for auth and order: generated once here.
-    shared = service_env("auth", platform_, None)["SHOPMESH_AUTH_SERVICE_SECRETS"]
-    secret = json.loads(shared)["order"]
+    platform_ = Platform(
+        pg,
+        ports={name: free_port() for name in SERVICES},
+        databases=databases,
+        admin=("bench-admin@shopmesh.local", secrets.token_urlsafe(16)),
+        order_secret=secrets.token_urlsafe(24),
+    )
     for name in SERVICES:
         env = service_env(name, platform_, args.log_level)
-        env.update(SHOPMESH_AUTH_SERVICE_SECRETS=shared, SHOPMESH_ORDER_SERVICE_SECRET=secret)
         program = ["-m", f"shopmesh_{name}", "serve"]
         if args.profile_dir:
             program = ["-m", "cProfile", "-o", str(args.profile_dir / f"{name}.prof"), *program]
@@ -278,6 +368,7 @@ async def start_platform(
 async def run_load(
     args: argparse.Namespace, children: Children, name: str, target: str, request: bytes
 ) -> dict[str, Any]:
+    """Run the load generator; its results."""
     children.start(
         name,
         [
@@ -304,27 +395,37 @@ async def bench_get_product(
         answer: bytes = await channel.unary_unary(GET_PRODUCT)(
             request.SerializeToString(), timeout=10
         )
-    assert product_pb2.Product.FromString(answer).name == request.name
+    if product_pb2.Product.FromString(answer).name != request.name:
+        raise RuntimeError(f"GetProduct did not return {request.name}")
     (tmp / "product.bin").write_bytes(answer)
     stub_port = free_port()
     stub = [sys.executable, str(HERE / "stub_server.py"), f"--port={stub_port}"]
     children.start("stub", [*stub, f"--answer={tmp / 'product.bin'}"])
     await wait_serving(children, "stub", stub_port)
-    ours = await run_load(
-        args, children, "load-product", platform_.target("product"), request.SerializeToString()
-    )
-    base = await run_load(
-        args, children, "load-stub", f"127.0.0.1:{stub_port}", request.SerializeToString()
-    )
+    calls = args.grpc_calls + args.grpc_warmup
+    runs = []
+    for server, target in (
+        ("product", platform_.target("product")),
+        ("stub", f"127.0.0.1:{stub_port}"),
+    ):
+        meter = cpu_meter(platform_.pg, {"server": children.pid(server)})
+        before = meter()
+        result = await run_load(
+            args, children, f"load-{server}", target, request.SerializeToString()
+        )
+        runs.append((result, per_unit(before, meter(), calls)))
+    (ours, ours_cpu), (base, base_cpu) = runs
     stub_rss = rss_mib(children.pid("stub"))
     children.stop("stub")
     errors = int(ours["errors"]) + int(base["errors"])
+    name = "GetProduct gRPC calls/s (vs bare grpc.aio)"
     figures = [
-        compare(
-            "GetProduct gRPC calls/s (vs bare grpc.aio)", ours["rate"], base["rate"], ".0f", 0.8
-        ),
+        compare(name, ours["rate"], base["rate"], ".0f", 0.8),
         Figure("GetProduct gRPC p50 ms", f"{ours['p50_ms']:.2f}", f"{base['p50_ms']:.2f}"),
         Figure("GetProduct gRPC p99 ms", f"{ours['p99_ms']:.2f}", f"{base['p99_ms']:.2f}"),
+        *cpu_figures(
+            "GetProduct CPU us/call", 1e6, ours_cpu, base_cpu, ["server", "postgres", "load"]
+        ),
     ]
     if errors:
         figures.append(Figure("GetProduct gRPC errors", str(ours["errors"]), str(base["errors"])))
@@ -342,22 +443,25 @@ SELECT_PRODUCT = (
 
 
 async def sequential_rate(
-    calls: int, call: Callable[[], Awaitable[object]], profile: Path | None = None
-) -> float:
-    """Calls per second, one at a time, after a warm-up of a tenth."""
+    calls: int, call: Callable[[], Awaitable[object]], meter: Snapshot, profile: Path | None
+) -> tuple[float, dict[str, float]]:
+    """Calls per second, one at a time, after a warm-up of a tenth; CPU
+    seconds per call by place."""
     for _ in range(max(calls // 10, 50)):
         await call()
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
+    before = meter()
     started = time.perf_counter()
     for _ in range(calls):
         await call()
     elapsed = time.perf_counter() - started
+    cpu = per_unit(before, meter(), calls)
     if profiler and profile:
         profiler.disable()
         profiler.dump_stats(profile)
-    return calls / elapsed
+    return calls / elapsed, cpu
 
 
 async def bench_read_path(args: argparse.Namespace, platform_: Platform) -> list[Figure]:
@@ -365,8 +469,11 @@ async def bench_read_path(args: argparse.Namespace, platform_: Platform) -> list
     catalog = Catalog(database, clock=lambda: datetime.now(UTC))
     name = f"products/{DEMO_PRODUCT}"
     profile = args.profile_dir / "read_path.prof" if args.profile_dir else None
+    meter = cpu_meter(platform_.pg, {})
     try:
-        ours = await sequential_rate(args.db_calls, lambda: catalog.get(name), profile)
+        ours, ours_cpu = await sequential_rate(
+            args.db_calls, lambda: catalog.get(name), meter, profile
+        )
     finally:
         await database.dispose()
     conninfo = platform_.conninfo(platform_.databases["product"])
@@ -376,8 +483,11 @@ async def bench_read_path(args: argparse.Namespace, platform_: Platform) -> list
             cursor = await conn.execute(SELECT_PRODUCT, (DEMO_PRODUCT,), prepare=True)
             return await cursor.fetchone()
 
-        base = await sequential_rate(args.db_calls, raw)
-    return [compare("GetProduct read path calls/s (vs psycopg)", ours, base, ".0f", 0.85)]
+        base, base_cpu = await sequential_rate(args.db_calls, raw, meter, None)
+    return [
+        compare("GetProduct read path calls/s (vs psycopg)", ours, base, ".0f", 0.85),
+        *cpu_figures("read path CPU us/call", 1e6, ours_cpu, base_cpu, ["client", "postgres"]),
+    ]
 
 
 # ---------------------------------------------------------------- 3. CreateOrder
@@ -400,6 +510,7 @@ def order_mix(products: Sequence[str], count: int, lines: int) -> list[Lines]:
 class OrderRun:
     rate: float  # confirmed orders per second, timed part only
     failures: Counter[str]  # orders not confirmed, by reason, warm-up included
+    cpu: dict[str, float]  # CPU seconds per order, by place, warm-up included
 
 
 async def drive_orders(
@@ -407,6 +518,7 @@ async def drive_orders(
     warmup: int,
     concurrency: int,
     place: Callable[[int, int, Lines], Awaitable[str | None]],
+    meter: Snapshot,
 ) -> OrderRun:
     """Place the first `warmup` orders untimed, then the rest timed, with
     `concurrency` workers; `place(worker, index, lines)` returns None when
@@ -424,13 +536,14 @@ async def drive_orders(
 
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
 
+    before = meter()
     await run(range(warmup))
     failed_in_warmup = failures.total()
     started = time.perf_counter()
     await run(range(warmup, len(mix)))
     seconds = time.perf_counter() - started
     confirmed = len(mix) - warmup - (failures.total() - failed_in_warmup)
-    return OrderRun(confirmed / seconds, failures)
+    return OrderRun(confirmed / seconds, failures, per_unit(before, meter(), len(mix)))
 
 
 async def prepare_stack(
@@ -501,7 +614,11 @@ async def admin_token(auth: Any, email: str, password: str) -> str:
 
 
 async def orders_through_stack(
-    args: argparse.Namespace, platform_: Platform, tokens: Sequence[str], mix: Sequence[Lines]
+    args: argparse.Namespace,
+    platform_: Platform,
+    tokens: Sequence[str],
+    mix: Sequence[Lines],
+    meter: Snapshot,
 ) -> OrderRun:
     channels = [
         grpc.aio.insecure_channel(platform_.target("order"), options=LOCAL) for _ in range(4)
@@ -526,7 +643,7 @@ async def orders_through_stack(
         return None if order.state == order_pb2.Order.CONFIRMED else "not confirmed"
 
     try:
-        return await drive_orders(mix, args.order_warmup, args.order_concurrency, place)
+        return await drive_orders(mix, args.order_warmup, args.order_concurrency, place, meter)
     finally:
         for channel in channels:
             await channel.close()
@@ -698,6 +815,7 @@ async def orders_through_sql(
     platform_: Platform,
     products: Sequence[tuple[str, int]],
     mix: Sequence[Lines],
+    meter: Snapshot,
 ) -> OrderRun:
     """The saga's writes against two fresh databases migrated like the services'."""
     for service, migrations in (("order", ORDER_MIGRATIONS), ("product", PRODUCT_MIGRATIONS)):
@@ -741,7 +859,7 @@ async def orders_through_sql(
             except (psycopg.Error, RuntimeError) as error:
                 return type(error).__name__
 
-        return await drive_orders(mix, args.order_warmup, args.order_concurrency, place)
+        return await drive_orders(mix, args.order_warmup, args.order_concurrency, place, meter)
     finally:
         for saga in sagas:
             await saga.close()
@@ -768,21 +886,33 @@ async def stock_check(platform_: Platform, databases: dict[str, str], ids: list[
     return f"ok {sold} = {taken}" if sold == taken else f"OVERSOLD {sold} != {taken}"
 
 
-async def bench_create_order(args: argparse.Namespace, platform_: Platform) -> list[Figure]:
+async def bench_create_order(
+    args: argparse.Namespace, platform_: Platform, children: Children
+) -> list[Figure]:
     products = bench_products(args.products)
     ids = [product_id for product_id, _ in products]
     say(f"registering {args.customers} customers, creating {len(products)} products")
     tokens = await prepare_stack(args, platform_, products)
     mix = order_mix(ids, args.order_warmup + args.orders, args.lines)
     say("CreateOrder through the stack")
-    ours = await orders_through_stack(args, platform_, tokens, mix)
+    services = {name: children.pid(name) for name in SERVICES}
+    ours = await orders_through_stack(
+        args, platform_, tokens, mix, cpu_meter(platform_.pg, services)
+    )
     ours_stock = await stock_check(platform_, platform_.databases, ids)
     say("CreateOrder saga SQL through psycopg")
-    base = await orders_through_sql(args, platform_, products, mix)
+    base = await orders_through_sql(args, platform_, products, mix, cpu_meter(platform_.pg, {}))
     base_stock = await stock_check(platform_, SQL_DATABASES, ids)
     figures = [
         compare("CreateOrder orders/s (vs the saga's SQL)", ours.rate, base.rate, ".1f", 0.25),
         Figure("stock: confirmed units = stock taken", ours_stock, base_stock),
+        *cpu_figures(
+            "CreateOrder CPU ms/order",
+            1e3,
+            ours.cpu,
+            base.cpu,
+            [*SERVICES, "postgres", "client"],
+        ),
     ]
     if ours.failures or base.failures:
         figures.append(
@@ -887,7 +1017,7 @@ async def run(
         figures, stub_rss = await bench_get_product(args, platform_, children, tmp)
         say("GetProduct read path: Catalog.get, then psycopg")
         figures += await bench_read_path(args, platform_)
-        figures += await bench_create_order(args, platform_)
+        figures += await bench_create_order(args, platform_, children)
         figures += rss_figures(children, stub_rss)
     return facts, figures
 

@@ -26,7 +26,10 @@ type Config struct {
 	ShutdownTimeout time.Duration // drain time for in-flight requests on SIGTERM/SIGINT
 	MaxBodyBytes    int64         // larger request bodies get 413
 	CORSOrigins     []string      // allowed browser origins; empty: CORS off
-	LogLevel        slog.Level
+	// TrustForwardedFor keeps the client's X-Forwarded-For and
+	// X-Forwarded-Host; otherwise the upstreams only see the peer address.
+	TrustForwardedFor bool
+	LogLevel          slog.Level
 }
 
 // envPrefix starts the name of every variable the gateway reads itself; the
@@ -67,6 +70,10 @@ func ParseConfig(program string, args []string, getenv func(string) string, outp
 	env["max-body-bytes"] = envName("max-body-bytes")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 1<<20, fmt.Sprintf("largest accepted request body in bytes; larger ones get 413 (env %s)", env["max-body-bytes"]))
 	str(&origins, "cors-origins", "", `comma-separated browser origins allowed by CORS, e.g. "https://shop.example.com", or "*"; empty turns CORS off`)
+	env["trust-forwarded-for"] = envName("trust-forwarded-for")
+	fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", false, fmt.Sprintf(
+		"keep the X-Forwarded-For and X-Forwarded-Host the client sent (set only behind a proxy that sets them); "+
+			"otherwise upstreams get x-forwarded-for = the peer address (env %s)", env["trust-forwarded-for"]))
 	str(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: %s [flags]\n\n", program)
@@ -92,7 +99,7 @@ func ParseConfig(program string, args []string, getenv func(string) string, outp
 		variable := env[f.Name]
 		if value, ok := lookup(getenv, variable); ok && !given[f.Name] {
 			if err := fs.Set(f.Name, value); err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", variable, value, err))
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a valid --%s: %w", variable, value, f.Name, err))
 			}
 		}
 	})

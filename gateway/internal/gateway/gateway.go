@@ -42,6 +42,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: d.Logger, metrics: newHTTPMetrics()}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		// Process-wide in grpc-gateway (it sets a package variable).
+		runtime.SetQueryParameterParser(&queryParser{}),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
 		runtime.WithMiddlewares(g.routed),
@@ -103,7 +105,8 @@ func (g *Gateway) Close() {
 
 // routed runs for every request that matched a route, before its handler:
 // it labels the request with the route pattern (bounded, unlike the path),
-// refuses bodies over the limit and starts the request's time budget.
+// drops untrusted forwarding headers, refuses bodies over the limit and
+// starts the request's time budget.
 func (g *Gateway) routed(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		ctx := r.Context()
@@ -113,6 +116,12 @@ func (g *Gateway) routed(next runtime.HandlerFunc) runtime.HandlerFunc {
 			span := trace.SpanFromContext(ctx)
 			span.SetName(r.Method + " " + route)
 			span.SetAttributes(attribute.String("http.route", route))
+		}
+		if !g.cfg.TrustForwardedFor {
+			// grpc-gateway appends the peer to the client's X-Forwarded-For;
+			// at the edge that list is whatever the client made up.
+			r.Header.Del("X-Forwarded-For")
+			r.Header.Del("X-Forwarded-Host")
 		}
 		ctx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
 		defer cancel()
@@ -153,7 +162,7 @@ func (g *Gateway) Serve(ctx context.Context, api, metrics net.Listener) error {
 	var failed error
 	select {
 	case <-ctx.Done():
-		g.log.Info("shutting down", slog.Duration("drain_timeout", g.cfg.ShutdownTimeout))
+		g.log.Info("shutting down", slog.String("drain_timeout", g.cfg.ShutdownTimeout.String()))
 	case failed = <-errs:
 	}
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.ShutdownTimeout)

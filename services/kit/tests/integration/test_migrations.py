@@ -97,8 +97,7 @@ def test_replicas_migrating_together_apply_each_revision_once(
         "upgrade(sys.argv[1], pathlib.Path(sys.argv[2]))"
     )
     replicas = [
-        subprocess.Popen([sys.executable, "-c", code, url, str(script_location)])
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", code, url, str(script_location)]) for _ in range(2)
     ]
     assert [replica.wait(timeout=60) for replica in replicas] == [0, 0]
     assert _state(url) == (["alembic_version", "widget"], "0001")
