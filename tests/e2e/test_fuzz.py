@@ -8,6 +8,7 @@ response must match the document. The number of examples is bounded to keep
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -29,14 +30,14 @@ FUZZ_SETTINGS = settings(
 
 @schema.parametrize()
 @FUZZ_SETTINGS
-def test_anonymous_requests_never_break_the_edge(case: Case, platform: Platform) -> None:
+def test_anonymous_requests_never_break_the_edge(case: Case[Any], platform: Platform) -> None:
     case.call_and_validate(base_url=platform.base_url, checks=CHECKS)
 
 
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_customer_requests_never_break_the_edge(
-    case: Case, platform: Platform, customer: Account
+    case: Case[Any], platform: Platform, customer: Account
 ) -> None:
     case.call_and_validate(
         base_url=platform.base_url,

@@ -549,33 +549,11 @@ async def drive_orders(
 async def prepare_stack(
     args: argparse.Namespace, platform_: Platform, products: Sequence[tuple[str, int]]
 ) -> list[str]:
-    """Create the products as the admin; register and log in the
-    customers. Their access tokens."""
+    """Create the products as the admin; register and log in the customers.
+    Their access tokens."""
     async with grpc.aio.insecure_channel(platform_.target("auth")) as channel:
         auth = auth_service_pb2_grpc.AuthServiceStub(channel)
-        admin = await admin_token(auth, *platform_.admin)
-        async with grpc.aio.insecure_channel(platform_.target("product")) as product_channel:
-            catalog = product_service_pb2_grpc.ProductServiceStub(product_channel)
-            metadata = (("authorization", f"Bearer {admin}"),)
-            for chunk in range(0, len(products), 32):
-                await asyncio.gather(
-                    *(
-                        catalog.CreateProduct(
-                            product_service_pb2.CreateProductRequest(
-                                product_id=product_id,
-                                initial_quantity=STOCK,
-                                product=product_pb2.Product(
-                                    display_name=f"Bench product {product_id}",
-                                    category="bench",
-                                    price=to_money(cents, "USD"),
-                                ),
-                            ),
-                            metadata=metadata,
-                            timeout=10,
-                        )
-                        for product_id, cents in products[chunk : chunk + 32]
-                    )
-                )
+        await create_products(platform_, await admin_token(auth, *platform_.admin), products)
         semaphore = asyncio.Semaphore(4)  # argon2id: a few at a time on a small machine
 
         async def customer(i: int) -> str:
@@ -594,6 +572,31 @@ async def prepare_stack(
             return token
 
         return list(await asyncio.gather(*(customer(i) for i in range(args.customers))))
+
+
+async def create_products(
+    platform_: Platform, admin: str, products: Sequence[tuple[str, int]]
+) -> None:
+    """CreateProduct for each (id, cents), 32 at a time, with `STOCK` units."""
+    metadata = (("authorization", f"Bearer {admin}"),)
+    async with grpc.aio.insecure_channel(platform_.target("product")) as channel:
+        catalog = product_service_pb2_grpc.ProductServiceStub(channel)
+        for chunk in range(0, len(products), 32):
+            requests = [
+                product_service_pb2.CreateProductRequest(
+                    product_id=product_id,
+                    initial_quantity=STOCK,
+                    product=product_pb2.Product(
+                        display_name=f"Bench product {product_id}",
+                        category="bench",
+                        price=to_money(cents, "USD"),
+                    ),
+                )
+                for product_id, cents in products[chunk : chunk + 32]
+            ]
+            await asyncio.gather(
+                *(catalog.CreateProduct(r, metadata=metadata, timeout=10) for r in requests)
+            )
 
 
 async def admin_token(auth: Any, email: str, password: str) -> str:
@@ -620,6 +623,8 @@ async def orders_through_stack(
     mix: Sequence[Lines],
     meter: Snapshot,
 ) -> OrderRun:
+    """CreateOrder through the order service over 4 connections, the
+    customers taking turns."""
     channels = [
         grpc.aio.insecure_channel(platform_.target("order"), options=LOCAL) for _ in range(4)
     ]
@@ -1082,4 +1087,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # everything is cleaned up by then
+        sys.exit(130)
