@@ -177,13 +177,11 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     exited = [asyncio.create_task(c.wait()) for c in children]
     gateway = os.environ.get("SHOPMESH_GATEWAY_ADDR", _gateway_env()["SHOPMESH_GATEWAY_ADDR"])
+    ports = {s.name: _port(s) for s in SERVICES}
+    ready = asyncio.ensure_future(
+        asyncio.gather(*map(_wait_serving, ports.values()), _wait_ready(f"http://{gateway}/readyz"))
+    )
     try:
-        ports = {s.name: _port(s) for s in SERVICES}
-        ready = asyncio.ensure_future(
-            asyncio.gather(
-                *map(_wait_serving, ports.values()), _wait_ready(f"http://{gateway}/readyz")
-            )
-        )
         waiting: list[asyncio.Future[Any]] = [ready, asyncio.create_task(stop.wait()), *exited]
         done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if ready in done and not stop.is_set():
@@ -192,6 +190,9 @@ async def run(args: argparse.Namespace) -> int:
             waiting = [asyncio.create_task(stop.wait()), *exited]
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        if not ready.done():
+            ready.cancel()
+        await asyncio.gather(ready, return_exceptions=True)
         for child in children:
             if child.returncode is None:
                 child.send_signal(signal.SIGTERM)
