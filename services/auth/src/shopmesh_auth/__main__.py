@@ -1,52 +1,31 @@
-"""Entry point: `python -m shopmesh_auth [serve|migrate]`. The only place
-that reads the environment."""
+"""Entry point: `python -m shopmesh_auth [serve|migrate]`."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-
+from shopmesh_kit.cli import run_service
 from shopmesh_kit.db import Database
-from shopmesh_kit.logs import configure_logging
-from shopmesh_kit.migrations import upgrade_async
-from shopmesh_kit.telemetry import configure_tracing
 
-from shopmesh_auth.app import MIGRATIONS, build_app
+from shopmesh_auth.app import MIGRATIONS, AuthApp, build_app
 from shopmesh_auth.settings import AuthSettings
 
 DESCRIPTION = """Shopmesh auth service: accounts, logins, JWT access tokens, refresh
 tokens and the JWKS. Configured by environment variables prefixed SHOPMESH_AUTH_
 (for example SHOPMESH_AUTH_PORT, SHOPMESH_AUTH_DATABASE_URL), SHOPMESH_ADMIN_EMAIL
-and SHOPMESH_ADMIN_PASSWORD, and by one file per setting in SHOPMESH_SECRETS_DIR."""
+and SHOPMESH_ADMIN_PASSWORD."""
 
 
-async def _serve(settings: AuthSettings) -> None:
-    app = await build_app(settings, database=Database(settings.database_url))
-    await app.server.serve()
-
-
-async def _migrate(settings: AuthSettings) -> None:
-    await upgrade_async(settings.database_url, MIGRATIONS)
+async def _build(settings: AuthSettings, database: Database) -> AuthApp:
+    return await build_app(settings, database=database)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="shopmesh-auth", description=DESCRIPTION)
-    parser.add_argument(
-        "command",
-        nargs="?",
-        choices=["serve", "migrate"],
-        default="serve",
-        help="serve the gRPC API (default) or apply database migrations and exit",
+    run_service(
+        argv,
+        description=DESCRIPTION,
+        settings_class=AuthSettings,
+        build_app=_build,
+        migrations=MIGRATIONS,
     )
-    args = parser.parse_args(argv)
-    settings = AuthSettings.load(secrets_dir=os.environ.get("SHOPMESH_SECRETS_DIR"))
-    configure_logging(settings.log_level, json=settings.log_json, service=settings.service_name)
-    if args.command == "migrate":
-        asyncio.run(_migrate(settings))
-        return
-    configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    asyncio.run(_serve(settings))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from shopmesh.auth.v1 import auth_service_pb2_grpc
 from shopmesh_kit.auth import SERVICE, AccessRules, TokenVerifier
 from shopmesh_kit.clients import ServiceToken, create_channel
+from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.errors import ServiceError
 from shopmesh_kit.migrations import upgrade_async
@@ -30,10 +31,6 @@ from shopmesh_auth.users import IDEMPOTENT, GrpcUserDirectory
 log = logging.getLogger("shopmesh.auth")
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 ERROR_DOMAIN = "auth.shopmesh.dev"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

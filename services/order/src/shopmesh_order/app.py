@@ -7,13 +7,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
 from shopmesh.order.v1 import order_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
+from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.errors import ServiceError
 from shopmesh_kit.identity import auth_verifier, service_token
@@ -30,10 +31,6 @@ from shopmesh_order.stock import IDEMPOTENT, GrpcStock, Stock
 log = logging.getLogger("shopmesh.order")
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 ERROR_DOMAIN = "order.shopmesh.dev"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from shopmesh.product.v1 import product_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
+from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.identity import auth_verifier
 from shopmesh_kit.migrations import upgrade_async
@@ -29,10 +30,6 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 ERROR_DOMAIN = "product.shopmesh.dev"
 # GetJwks is a read: retried on UNAVAILABLE.
 AUTH_IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 
 from shopmesh.product.v1 import product_service_pb2, product_service_pb2_grpc
+from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.migrations import upgrade_async
 from shopmesh_kit.testing.grpc import serving
 from shopmesh_kit.testing.tokens import TestKeys
-from shopmesh_product.app import MIGRATIONS, build_app, utc_now
+from shopmesh_product.app import MIGRATIONS, build_app
 from shopmesh_product.demo import DEMO_CATALOG
 from shopmesh_product.service import Catalog
 

@@ -1,54 +1,32 @@
-"""Entry point: `python -m shopmesh_user [serve|migrate]`. The only place
-that reads the environment."""
+"""Entry point: `python -m shopmesh_user [serve|migrate]`."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-
+from shopmesh_kit.cli import run_service
 from shopmesh_kit.db import Database
-from shopmesh_kit.logs import configure_logging
-from shopmesh_kit.migrations import upgrade_async
-from shopmesh_kit.telemetry import configure_tracing
 
-from shopmesh_user.app import MIGRATIONS, build_app
+from shopmesh_user.app import MIGRATIONS, UserApp, build_app
 from shopmesh_user.settings import UserSettings
 
 DESCRIPTION = """Shopmesh user service: user profiles (display name, shipping
 addresses), created by the auth service on registration. Callers' tokens are
 verified with the auth service's JWKS. Configured by environment variables
 prefixed SHOPMESH_USER_ (for example SHOPMESH_USER_PORT,
-SHOPMESH_USER_DATABASE_URL, SHOPMESH_USER_AUTH_SERVICE_TARGET) and by one file
-per setting in SHOPMESH_SECRETS_DIR."""
+SHOPMESH_USER_DATABASE_URL, SHOPMESH_USER_AUTH_SERVICE_TARGET)."""
 
 
-async def _serve(settings: UserSettings) -> None:
-    app = await build_app(settings, database=Database(settings.database_url))
-    await app.server.serve()
-
-
-async def _migrate(settings: UserSettings) -> None:
-    await upgrade_async(settings.database_url, MIGRATIONS)
+async def _build(settings: UserSettings, database: Database) -> UserApp:
+    return await build_app(settings, database=database)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="shopmesh-user", description=DESCRIPTION)
-    parser.add_argument(
-        "command",
-        nargs="?",
-        choices=["serve", "migrate"],
-        default="serve",
-        help="serve the gRPC API (default) or apply database migrations and exit",
+    run_service(
+        argv,
+        description=DESCRIPTION,
+        settings_class=UserSettings,
+        build_app=_build,
+        migrations=MIGRATIONS,
     )
-    args = parser.parse_args(argv)
-    settings = UserSettings.load(secrets_dir=os.environ.get("SHOPMESH_SECRETS_DIR"))
-    configure_logging(settings.log_level, json=settings.log_json, service=settings.service_name)
-    if args.command == "migrate":
-        asyncio.run(_migrate(settings))
-        return
-    configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    asyncio.run(_serve(settings))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from shopmesh.user.v1 import user_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
+from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.identity import auth_verifier
 from shopmesh_kit.migrations import upgrade_async
@@ -24,10 +25,6 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 ERROR_DOMAIN = "user.shopmesh.dev"
 # JWKS reads are idempotent, so retried on UNAVAILABLE.
 IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
