@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +13,8 @@ from shopmesh_kit.auth import SERVICE, AccessRules, TokenVerifier
 from shopmesh_kit.clients import ServiceToken, create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.errors import ServiceError
 from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.periodic import Periodic
 from shopmesh_kit.server import Binding, GrpcServer
 
 from shopmesh_auth.api.access import AUTH_INTERNAL_SERVICE, AUTH_SERVICE, INTERNAL_RULES, RULES
@@ -96,8 +94,13 @@ async def build_app(
         service_secrets={k: v.get_secret_value() for k, v in settings.service_secrets.items()},
         clock=clock,
     )
-    background = _Background(service, keys, settings)
-    server = GrpcServer(
+    background = Periodic(
+        "auth-housekeeping",
+        _Housekeeping(service, keys, settings),
+        interval=settings.pending_retry_interval_seconds,
+    )
+    server = GrpcServer.from_settings(
+        settings,
         bindings=[
             Binding(
                 AUTH_SERVICE,
@@ -115,57 +118,30 @@ async def build_app(
         ),
         verifier=TokenVerifier(keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
         error_domain=ERROR_DOMAIN,
-        host=settings.host,
-        port=settings.port,
-        metrics_host=settings.metrics_host,
-        metrics_port=settings.metrics_port,
-        grace_seconds=settings.grace_period_seconds,
         on_start=[background.start],
         on_stop=[background.stop, *on_stop, database.dispose],
     )
     return AuthApp(server=server, service=service, keys=keys, database=database)
 
 
-class _Background:
-    """Periodic work while serving: seed the admin, finish pending
-    registrations (the user service may have been down), rotate keys."""
+class _Housekeeping:
+    """Work done while serving: seed the admin, finish registrations whose
+    profile creation failed (the user service may have been down), and
+    rotate signing keys when due."""
 
     def __init__(self, service: AuthService, keys: KeyRing, settings: AuthSettings) -> None:
         self._service = service
         self._keys = keys
-        self._settings = settings
-        self._task: asyncio.Task[None] | None = None
+        self._admin = (
+            (settings.admin_email, settings.admin_password.get_secret_value())
+            if settings.admin_email and settings.admin_password
+            else None
+        )
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="auth-background")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        admin_seeded = not (self._settings.admin_email and self._settings.admin_password)
-        delay = 0.5  # grows to the interval while a dependency is still starting
-        while True:
-            try:
-                if (
-                    not admin_seeded
-                    and self._settings.admin_email
-                    and self._settings.admin_password
-                ):
-                    await self._service.seed_admin(
-                        self._settings.admin_email, self._settings.admin_password.get_secret_value()
-                    )
-                    admin_seeded = True
-                    log.info("admin account ready", extra={"email": self._settings.admin_email})
-                await self._service.complete_pending()
-                await self._keys.load()
-                delay = self._settings.pending_retry_interval_seconds
-            except ServiceError as error:
-                log.warning("background work failed; retrying: %s", error.message)
-            except Exception:
-                log.exception("background work failed; retrying")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._settings.pending_retry_interval_seconds)
+    async def __call__(self) -> None:
+        if self._admin is not None:
+            await self._service.seed_admin(*self._admin)
+            log.info("admin account ready", extra={"email": self._admin[0]})
+            self._admin = None
+        await self._service.complete_pending()
+        await self._keys.load()

@@ -32,6 +32,7 @@ from shopmesh_kit.interceptors import (
     ValidationInterceptor,
 )
 from shopmesh_kit.metrics import ServerMetrics, start_metrics_server
+from shopmesh_kit.settings import ServiceSettings
 
 log = logging.getLogger("shopmesh.server")
 
@@ -110,6 +111,33 @@ class GrpcServer:
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {host}:{port}")
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ServiceSettings,
+        *,
+        bindings: Sequence[Binding],
+        rules: AccessRules,
+        verifier: TokenVerifier,
+        error_domain: str,
+        on_start: Sequence[Callable[[], Awaitable[None]]] = (),
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> GrpcServer:
+        """A server listening where the service's settings say."""
+        return cls(
+            bindings=bindings,
+            rules=rules,
+            verifier=verifier,
+            error_domain=error_domain,
+            host=settings.host,
+            port=settings.port,
+            metrics_host=settings.metrics_host,
+            metrics_port=settings.metrics_port,
+            grace_seconds=settings.grace_period_seconds,
+            on_start=on_start,
+            on_stop=on_stop,
+        )
 
     async def start(self) -> None:
         await self._server.start()

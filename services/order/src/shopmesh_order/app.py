@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,9 +14,9 @@ from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.errors import ServiceError
 from shopmesh_kit.identity import auth_verifier, service_token
 from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.periodic import Periodic
 from shopmesh_kit.server import Binding, GrpcServer
 
 from shopmesh_order.api.access import ORDER_SERVICE, RULES
@@ -77,8 +75,15 @@ async def build_app(
     service = OrderService(
         database=database, stock=stock, clock=clock, faults=Faults(settings.fault_crash_point)
     )
-    recovery = _Recovery(service, settings)
-    server = GrpcServer(
+    grace = timedelta(seconds=settings.recovery_grace_seconds)
+
+    async def recover() -> None:
+        if moved := await service.recover(grace):
+            log.info("recovery looked at %d order(s)", moved)
+
+    recovery = Periodic("order-recovery", recover, interval=settings.recovery_interval_seconds)
+    server = GrpcServer.from_settings(
+        settings,
         bindings=[
             Binding(
                 ORDER_SERVICE,
@@ -89,43 +94,7 @@ async def build_app(
         rules=AccessRules.for_services([(ORDER_SERVICE, RULES)]),
         verifier=verifier,
         error_domain=ERROR_DOMAIN,
-        host=settings.host,
-        port=settings.port,
-        metrics_host=settings.metrics_host,
-        metrics_port=settings.metrics_port,
-        grace_seconds=settings.grace_period_seconds,
         on_start=[recovery.start],
         on_stop=[recovery.stop, *closers, database.dispose],
     )
     return OrderApp(server=server, service=service)
-
-
-class _Recovery:
-    """Runs `OrderService.recover` at start and then periodically."""
-
-    def __init__(self, service: OrderService, settings: OrderSettings) -> None:
-        self._service = service
-        self._interval = settings.recovery_interval_seconds
-        self._grace = timedelta(seconds=settings.recovery_grace_seconds)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="order-recovery")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                moved = await self._service.recover(self._grace)
-                if moved:
-                    log.info("recovery moved %d order(s)", moved)
-            except ServiceError as error:
-                log.warning("recovery failed; retrying: %s", error.message)
-            except Exception:
-                log.exception("recovery failed; retrying")
-            await asyncio.sleep(self._interval)

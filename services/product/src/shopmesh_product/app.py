@@ -63,7 +63,8 @@ async def build_app(
         verifier = auth_verifier(
             channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-    server = GrpcServer(
+    server = GrpcServer.from_settings(
+        settings,
         bindings=[
             Binding(
                 PRODUCT_SERVICE,
@@ -81,11 +82,6 @@ async def build_app(
         ),
         verifier=verifier,
         error_domain=ERROR_DOMAIN,
-        host=settings.host,
-        port=settings.port,
-        metrics_host=settings.metrics_host,
-        metrics_port=settings.metrics_port,
-        grace_seconds=settings.grace_period_seconds,
         on_stop=[*on_stop, database.dispose],
     )
     return ProductApp(server=server, catalog=catalog, stock=stock, database=database)

@@ -54,7 +54,8 @@ async def build_app(
             channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
     service = UserService(database=database, clock=clock)
-    server = GrpcServer(
+    server = GrpcServer.from_settings(
+        settings,
         bindings=[
             Binding(
                 USER_SERVICE,
@@ -72,11 +73,6 @@ async def build_app(
         ),
         verifier=verifier,
         error_domain=ERROR_DOMAIN,
-        host=settings.host,
-        port=settings.port,
-        metrics_host=settings.metrics_host,
-        metrics_port=settings.metrics_port,
-        grace_seconds=settings.grace_period_seconds,
         on_stop=[*on_stop, database.dispose],
     )
     return UserApp(server=server, service=service, database=database)
