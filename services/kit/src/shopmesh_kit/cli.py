@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from shopmesh_kit.settings import ServiceSettings
 from shopmesh_kit.telemetry import configure_tracing
 
 SECRETS_DIR_ENV = "SHOPMESH_SECRETS_DIR"
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 class App(Protocol):
@@ -51,6 +53,7 @@ def run_service(
         help="serve the gRPC API (default) or apply database migrations and exit",
     )
     args = parser.parse_args(argv)
+    limit_malloc_arenas()
     settings = settings_class.load(secrets_dir=os.environ.get(SECRETS_DIR_ENV))
     configure_logging(settings.log_level, json=settings.log_json, service=settings.service_name)
     if args.command == "migrate":
@@ -58,6 +61,18 @@ def run_service(
         return
     configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
     asyncio.run(_serve(settings, build_app))
+
+
+def limit_malloc_arenas(arenas: int = 1) -> None:
+    """Cap glibc's malloc arenas (like MALLOC_ARENA_MAX). Every worker thread
+    that allocates (argon2id hashing 19 MiB at a time, aiosqlite) otherwise
+    keeps an arena of its own, and the process grows by tens of MiB. A no-op
+    where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        return
 
 
 async def _serve(settings: S, build_app: Callable[[S, Database], Awaitable[App]]) -> None:

@@ -42,7 +42,12 @@ OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class _UnaryInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps the unary-unary behaviour of every method with `around`."""
+    """Wraps the unary-unary behaviour of every method with `around`. The
+    wrapped handler is built once per method and reused while the handler
+    beneath stays the same object (it does: grpc and every link cache them)."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -53,6 +58,14 @@ class _UnaryInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         method: str = handler_call_details.method
+        cached = self._built.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped_handler = self._wrap(method, handler)
+        self._built[method] = (handler, wrapped_handler)
+        return wrapped_handler
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         behavior: Behavior = handler.unary_unary
 
         async def wrapped(request: Any, context: Context) -> Any:
@@ -78,6 +91,7 @@ class ObservabilityInterceptor(_UnaryInterceptor):
     RPC's deadline for outbound calls."""
 
     def __init__(self, metrics: ServerMetrics | None) -> None:
+        super().__init__()
         self._metrics = metrics
 
     async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
@@ -122,6 +136,7 @@ class ErrorInterceptor(_UnaryInterceptor):
     INTERNAL message."""
 
     def __init__(self, domain: str) -> None:
+        super().__init__()
         self._domain = domain
 
     async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
@@ -202,6 +217,7 @@ class AuthenticationInterceptor(_UnaryInterceptor):
     """
 
     def __init__(self, verifier: TokenVerifier, rules: AccessRules) -> None:
+        super().__init__()
         self._verifier = verifier
         self._rules = rules
 
@@ -234,6 +250,7 @@ class AuthorizationInterceptor(_UnaryInterceptor):
     """Applies the method's access rule. Methods without a rule are refused."""
 
     def __init__(self, rules: AccessRules) -> None:
+        super().__init__()
         self._rules = rules
 
     async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:

@@ -15,11 +15,16 @@ import asyncio
 import threading
 from logging.config import fileConfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command, context
-from alembic.config import Config
 from sqlalchemy import Connection, MetaData, pool, text
 from sqlalchemy.ext.asyncio import async_engine_from_config
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: a service that does not migrate on
+# start (Kubernetes runs migrations as a Job) never loads it.
 
 # Any fixed 64-bit key; every Shopmesh database is its own, so one key is enough.
 MIGRATION_LOCK_KEY = 0x5348_4F50_4D45_5348
@@ -30,6 +35,8 @@ _alembic_lock = threading.Lock()
 
 def run_migrations_online(target_metadata: MetaData | None) -> None:
     """Run the migrations of the current Alembic command on a fresh async engine."""
+    from alembic import context
+
     config = context.config
     if config.config_file_name is not None:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -49,6 +56,8 @@ async def _run_async(config: Config, target_metadata: MetaData | None) -> None:
 
 
 def _do_run_migrations(connection: Connection, target_metadata: MetaData | None) -> None:
+    from alembic import context
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -66,6 +75,8 @@ def _do_run_migrations(connection: Connection, target_metadata: MetaData | None)
 
 def alembic_config(database_url: str, script_location: Path) -> Config:
     """An in-memory Alembic config (no alembic.ini) for one database."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location))
     # ConfigParser interpolates '%': escape it (URL-encoded passwords contain it).
@@ -76,6 +87,8 @@ def alembic_config(database_url: str, script_location: Path) -> Config:
 def upgrade(database_url: str, script_location: Path, revision: str = "head") -> None:
     """Upgrade the database to `revision`. Blocking; do not call from an event loop."""
     with _alembic_lock:
+        from alembic import command
+
         command.upgrade(alembic_config(database_url, script_location), revision)
 
 
