@@ -146,7 +146,13 @@ migrate: venv ## Apply every service's migrations (SHOPMESH_<SVC>_DATABASE_URL, 
 bench-auth: venv ## Benchmark login/s and token verifications/s against raw argon2id and JWT
 	$(PY) services/auth/bench/bench_auth.py
 
+.PHONY: bench-rest
+bench-rest: venv gateway ## Benchmark REST GET product and order creation through the gateway (Go load)
+	CGO_ENABLED=0 $(GO) -C tools/bench/go build -trimpath -o $(BIN)/ ./cmd/...
+	$(PY) -m tools.bench.bench_rest
+
 .PHONY: bench
-bench: venv ## Benchmark GetProduct, CreateOrder and RSS against same-run baselines, then bench-auth
+bench: venv ## Benchmark GetProduct, CreateOrder and RSS against same-run baselines, then bench-rest, bench-auth
 	$(PY) tools/bench/bench_platform.py
+	@$(MAKE) --no-print-directory bench-rest
 	@$(MAKE) --no-print-directory bench-auth

@@ -23,6 +23,7 @@ from shopmesh_product.api.access import (
     RULES,
 )
 from shopmesh_product.api.servicer import ProductInternalServicer, ProductServicer
+from shopmesh_product.cache import ProductCache
 from shopmesh_product.service import Catalog, Stock
 from shopmesh_product.settings import ProductSettings
 
@@ -52,8 +53,9 @@ async def build_app(
     auth service's JWKS."""
     if settings.migrate_on_start:
         await upgrade_async(settings.database_url, MIGRATIONS)
-    catalog = Catalog(database, clock=clock)
-    stock = Stock(database, clock=clock)
+    cache = ProductCache(ttl=settings.product_cache_seconds)
+    catalog = Catalog(database, clock=clock, cache=cache)
+    stock = Stock(database, clock=clock, cache=cache)
     if settings.seed_demo_catalog:
         await catalog.seed_demo()
     on_stop: list[Callable[[], Awaitable[None]]] = []

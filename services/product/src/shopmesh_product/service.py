@@ -13,6 +13,7 @@ from shopmesh_kit.errors import Aborted, InvalidArgument
 from shopmesh_kit.pagination import normalize_page_size, request_fingerprint
 from sqlalchemy.exc import IntegrityError
 
+from shopmesh_product.cache import ProductCache
 from shopmesh_product.db.models import ProductRow
 from shopmesh_product.db.repository import Products, Reservations, to_product
 from shopmesh_product.demo import DEMO_CATALOG
@@ -68,17 +69,30 @@ class ProductPage:
 class Catalog:
     """Products: anyone reads them, admins change them."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime],
+        cache: ProductCache | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
+        self._cache = cache or ProductCache(ttl=0)
 
     async def get(self, name: str) -> Product:
         product_id = parse_product_name(name, "name")
+        cached = self._cache.get(product_id)
+        if cached is not None:
+            return cached
+        stamp = self._cache.stamp(product_id)
         async with self._db.session() as session:
             row = await Products(session).get(product_id)
             if row is None:
                 raise ProductNotFound(name)
-            return to_product(row)
+            product = to_product(row)
+        self._cache.put(product_id, product, stamp)
+        return product
 
     async def list(
         self, *, page_size: int, page_token: str, filter: str, order_by: str
@@ -142,6 +156,7 @@ class Catalog:
             if row is not None:
                 product = to_product(row)
                 await session.commit()
+                self._cache.evict([product_id])
                 return product
             exists = await products.get(product_id) is not None
         raise EtagMismatch(name) if exists else ProductNotFound(name)
@@ -161,6 +176,7 @@ class Catalog:
                 raise StockReserved(name)
             row.delete_time = row.update_time = self._clock()
             await session.commit()
+        self._cache.evict([product_id])
         log.info("product deleted", extra={"product_id": product_id})
 
     async def restock(self, name: str, quantity: int) -> Product:
@@ -172,6 +188,7 @@ class Catalog:
                 raise ProductNotFound(name)
             product = to_product(row)
             await session.commit()
+        self._cache.evict([product_id])
         return product
 
     async def seed_demo(self) -> int:
@@ -219,9 +236,16 @@ class Stock:
     id (the order id). Locks are taken in one order everywhere: the
     reservation row, then product rows by id, so PostgreSQL never deadlocks."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime],
+        cache: ProductCache | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
+        self._cache = cache or ProductCache(ttl=0)
 
     async def reserve(self, reservation_id: str, lines: Sequence[LineRequest]) -> Reservation:
         """Hold every line or none. An existing reservation with this id is
@@ -246,6 +270,7 @@ class Stock:
                     held.append(ReservationLine(line.product_id, line.quantity, *taken))
                 await reservations.add_lines(reservation_id, held)
                 await session.commit()
+            self._cache.evict(line.product_id for line in held)
         except _ShortLine as short:
             raise await self._refusal(lines, short.index) from None
         except IntegrityError as exc:
@@ -317,12 +342,15 @@ class Stock:
             if released:
                 reservation = await reservations.load(reservation_id)
                 products = Products(session)
-                for line in reservation.lines if reservation else ():  # sorted by product id
+                lines = reservation.lines if reservation else ()
+                for line in lines:  # sorted by product id
                     await products.give_back(line.product_id, line.quantity)
                 log.info("stock released", extra={"reservation_id": reservation_id})
             elif await reservations.state(reservation_id) is None:
                 await reservations.insert(reservation_id, RELEASED, now)
             await session.commit()
+        if released:
+            self._cache.evict(line.product_id for line in lines)
         return released
 
     async def _find(self, reservation_id: str) -> Reservation | None:

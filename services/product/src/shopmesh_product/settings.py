@@ -19,3 +19,7 @@ class ProductSettings(ServiceSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # Fill an empty catalog with demo products at start (development, demos).
     seed_demo_catalog: bool = False
+    # GetProduct answers from a per-process cache for this long; every write
+    # of this process evicts what it touched. Other replicas' writes show
+    # after at most this delay. 0 turns the cache off.
+    product_cache_seconds: float = Field(default=1.0, ge=0)
