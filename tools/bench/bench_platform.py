@@ -48,7 +48,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -1060,30 +1060,42 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
+def bench_main(
+    name: str,
+    args: argparse.Namespace,
+    run_steps: Callable[
+        [argparse.Namespace, LocalPostgres, Children, Path, tuple[float, float, float]],
+        Coroutine[Any, Any, tuple[list[str], list[Figure]]],
+    ],
+) -> None:
+    """What every benchmark does around its steps: a throwaway PostgreSQL,
+    child processes stopped on every exit path, then the facts and the table."""
     load = os.getloadavg()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     bindir = find_bindir()
     if bindir is None:
-        sys.exit("bench: no PostgreSQL binaries (install postgresql or set SHOPMESH_PG_BINDIR)")
+        sys.exit(f"{name}: no PostgreSQL binaries (install postgresql or set SHOPMESH_PG_BINDIR)")
     for directory in (args.log_dir, args.profile_dir):
         if directory:
             directory.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cleanup:
-        tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="shopmesh-bench-")))
+        tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=f"shopmesh-{name}-")))
         say("starting a throwaway PostgreSQL")
         pg = start_local_postgres(bindir)
         cleanup.callback(pg.stop)
         children = Children(args.log_dir or tmp)
-        cleanup.callback(children.stop_all)  # runs first: services before their database
-        facts, figures = asyncio.run(run(args, pg, children, tmp, load))
+        cleanup.callback(children.stop_all)  # runs first: processes before their database
+        facts, figures = asyncio.run(run_steps(args, pg, children, tmp, load))
     if args.profile_dir:
         summarize_profiles(args.profile_dir)
     print("\n".join(facts))
     print()
     print_table(figures)
     print(f"\nduration {time.monotonic() - STARTED:.0f} s (setup and clean-up included)")
+
+
+def main() -> None:
+    bench_main("bench", parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -39,15 +39,12 @@ import json
 import os
 import platform
 import random
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -57,18 +54,18 @@ import grpc
 import httpx
 import psycopg
 from shopmesh.product.v1 import product_service_pb2, product_service_pb2_grpc
-from shopmesh_kit.testing.postgres import LocalPostgres, find_bindir, start_local_postgres
+from shopmesh_kit.testing.postgres import LocalPostgres
 
 from tools.bench.bench_platform import (
     DEMO_PRODUCT,
     ROOT,
     SERVICES,
-    STARTED,
     STOCK,
     Children,
     Figure,
     Platform,
     Snapshot,
+    bench_main,
     bench_products,
     compare,
     cpu_meter,
@@ -76,10 +73,8 @@ from tools.bench.bench_platform import (
     free_port,
     per_unit,
     prepare_stack,
-    print_table,
     say,
     start_platform,
-    summarize_profiles,
     wait_serving,
 )
 
@@ -514,34 +509,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    load = os.getloadavg()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     needed = ("shopmesh-gateway", "restload", "productstub")
     missing = [name for name in needed if not (args.bin_dir / name).exists()]
     if missing:
         sys.exit(f"bench-rest: no {', '.join(missing)} in {args.bin_dir}: run make bench-rest")
-    bindir = find_bindir()
-    if bindir is None:
-        sys.exit(
-            "bench-rest: no PostgreSQL binaries (install postgresql or set SHOPMESH_PG_BINDIR)"
-        )
-    for directory in (args.log_dir, args.profile_dir):
-        if directory:
-            directory.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as cleanup:
-        tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="shopmesh-rest-")))
-        say("starting a throwaway PostgreSQL")
-        pg = start_local_postgres(bindir)
-        cleanup.callback(pg.stop)
-        children = Children(args.log_dir or tmp)
-        cleanup.callback(children.stop_all)  # runs first: processes before their database
-        lines, figures = asyncio.run(run(args, pg, children, tmp, load))
-    if args.profile_dir:
-        summarize_profiles(args.profile_dir)
-    print("\n".join(lines))
-    print()
-    print_table(figures)
-    print(f"\nduration {time.monotonic() - STARTED:.0f} s (setup and clean-up included)")
+    bench_main("bench-rest", args, run)
 
 
 if __name__ == "__main__":
