@@ -13,6 +13,7 @@ PY := $(VENV)/bin/python
 BIN := $(CURDIR)/.bin
 GO ?= go
 SERVICES := kit auth user product order
+DEPLOYABLES := auth user product order
 
 .PHONY: help
 help: ## List every target with one line
@@ -33,9 +34,12 @@ $(VENV)/.synced: $(UV) requirements.lock pyproject.toml gen/python/pyproject.tom
 venv: $(VENV)/.synced ## Create .venv from the hashed lock (idempotent)
 
 .PHONY: lock
-lock: $(UV) ## Re-resolve Python dependencies into requirements.lock (hashed, no index URLs)
+lock: $(UV) ## Re-resolve requirements.lock and each service's runtime lock (hashed, no index URLs)
 	$(UV) lock --python $(PYTHON)
 	$(UV) export --frozen --no-emit-workspace --all-packages --format requirements-txt -q -o requirements.lock
+	for svc in $(DEPLOYABLES); do \
+	  $(UV) export --frozen --package shopmesh-$$svc --no-dev --no-emit-workspace \
+	    --format requirements-txt -q -o services/$$svc/requirements.lock; done
 	rm -f uv.lock
 
 # ---------------------------------------------------------------- protobuf
@@ -91,6 +95,13 @@ lint-proto: third_party ## Lint and format-check proto/ with buf
 breaking: third_party ## Check proto/ for breaking changes against BREAKING_AGAINST (default main)
 	BUF=$(BUF) tools/proto/breaking.sh $(BREAKING_AGAINST)
 
+# ---------------------------------------------------------------- mesh
+# istio/ security policy is generated from services/*/api/access.py and
+# committed; tests/mesh (part of `make test`) fails when it is stale.
+.PHONY: mesh
+mesh: venv ## Regenerate istio/ (mTLS, authorization, JWT policy) from the services' access tables
+	$(PY) -m tools.mesh.generate
+
 # ---------------------------------------------------------------- tools
 $(BIN)/grpcurl: tools/grpc/go.mod tools/grpc/go.sum
 	GOBIN=$(BIN) $(GO) -C tools/grpc install tool
@@ -99,8 +110,71 @@ $(BIN)/grpcurl: tools/grpc/go.mod tools/grpc/go.sum
 .PHONY: grpcurl
 grpcurl: $(BIN)/grpcurl ## Build grpcurl (pinned in tools/grpc) into .bin/
 
+# helm and helm-unittest, pinned in tools/helm. The ldflags do what helm's own
+# Makefile does: its version, and the Kubernetes version `helm template` and
+# `helm lint` assume (the client-go minor of tools/helm), instead of v1.20.
+HELM_K8S_MINOR = $(word 2,$(subst ., ,$(shell $(GO) -C tools/helm list -m -f '{{.Version}}' k8s.io/client-go)))
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(shell $(GO) -C tools/helm list -m -f '{{.Version}}' helm.sh/helm/v3) \
+  $(foreach p,pkg/chartutil pkg/lint/rules,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=$(HELM_K8S_MINOR))
+HELM := $(BIN)/helm
+# Charts helm-unittest runs: a library chart renders nothing, so its suites
+# live in a small application chart that calls it.
+HELM_TEST_CHARTS := helm/shopmesh helm/shopmesh-lib/tests/chart
+
+$(BIN)/.helm-tools: tools/helm/go.mod tools/helm/go.sum
+	GOBIN=$(BIN) $(GO) -C tools/helm install -ldflags '$(HELM_LDFLAGS)' tool
+	touch $@
+
+.PHONY: helm-tools
+helm-tools: $(BIN)/.helm-tools ## Build helm and helm-unittest (pinned in tools/helm) into .bin/
+
+.PHONY: helm-test
+helm-test: helm-tools ## Lint the charts, run their helm-unittest suites, render every values-<env>.yaml
+	for c in $(HELM_TEST_CHARTS); do $(HELM) dependency build --skip-refresh $$c >/dev/null; done
+	$(HELM) lint --strict helm/shopmesh-lib
+	for f in helm/shopmesh/values-*.yaml; do $(HELM) lint --strict helm/shopmesh -f $$f; done
+	$(BIN)/helm-unittest --strict $(HELM_TEST_CHARTS)
+	for f in helm/shopmesh/values-*.yaml; do \
+	  echo "helm template $$f"; $(HELM) template shopmesh helm/shopmesh -f $$f >/dev/null; done
+
+# ---------------------------------------------------------------- images
+IMAGE_REPO ?= shopmesh
+IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+BASE_IMAGE ?= python:3.11-slim-bookworm
+LOCAL_BASE_IMAGE := shopmesh/python-base:bookworm
+SERVICE_PORTS := auth:50051 user:50052 product:50053 order:50054
+
+.PHONY: wheelhouse
+wheelhouse: venv ## Stage the wheels images install from (hashed locks, built on the host)
+	rm -rf .build/wheelhouse .build/locks && mkdir -p .build/wheelhouse .build/locks
+	for svc in $(DEPLOYABLES); do cp services/$$svc/requirements.lock .build/locks/$$svc.lock; done
+	for svc in $(DEPLOYABLES); do \
+	  $(PY) -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+	    --require-hashes -r services/$$svc/requirements.lock -d .build/wheelhouse; done
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+	  -w .build/wheelhouse gen/python services/kit $(addprefix services/,$(DEPLOYABLES))
+
+.PHONY: base-image
+base-image: ## Bootstrap $(LOCAL_BASE_IMAGE) from Debian packages (for machines without a registry)
+	tools/images/base-image.sh $(LOCAL_BASE_IMAGE)
+
+.PHONY: images
+images: wheelhouse gateway ## Build every image (BASE_IMAGE=$(LOCAL_BASE_IMAGE) offline) and print sizes
+	mkdir -p .build/gateway
+	cp $(BIN)/shopmesh-gateway .build/gateway/
+	cp /etc/ssl/certs/ca-certificates.crt .build/gateway/
+	for entry in $(SERVICE_PORTS); do svc=$${entry%%:*}; \
+	  docker build --pull=false -q -f services/Dockerfile -t $(IMAGE_REPO)/$$svc:$(IMAGE_TAG) \
+	    --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg SERVICE=$$svc \
+	    --build-arg ENV_PREFIX=SHOPMESH_$$(echo $$svc | tr a-z A-Z)_ \
+	    --build-arg PORT=$${entry##*:} --build-arg VERSION=$(IMAGE_TAG) \
+	    --build-arg REVISION=$$(git rev-parse HEAD) . ; done
+	docker build --pull=false -q -f gateway/Dockerfile -t $(IMAGE_REPO)/gateway:$(IMAGE_TAG) \
+	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
+	docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^$(IMAGE_REPO)/.*:$(IMAGE_TAG) '
+
 # ---------------------------------------------------------------- quality
-PY_PATHS := services tools
+PY_PATHS := services tools tests
 
 .PHONY: lint
 lint: venv lint-proto ## Lint everything: ruff (check and format), mypy strict, buf
@@ -135,8 +209,6 @@ test-envoy: ## Check gateway/envoy/envoy.yaml against Envoy's v3 API and the des
 .PHONY: run
 run: venv gateway ## Run the platform and its REST gateway locally on SQLite (var/); Ctrl-C stops it
 	$(PY) tools/dev/run.py
-
-DEPLOYABLES := auth user product order
 
 .PHONY: migrate
 migrate: venv ## Apply every service's migrations (SHOPMESH_<SVC>_DATABASE_URL, default var/<svc>.db)

@@ -6,14 +6,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from shopmesh.auth.v1 import auth_service_pb2_grpc
 from shopmesh_kit.auth import SERVICE, AccessRules, TokenVerifier
 from shopmesh_kit.clients import ServiceToken, create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.periodic import Periodic
 from shopmesh_kit.server import Binding, GrpcServer
 
@@ -27,7 +26,7 @@ from shopmesh_auth.settings import AuthSettings
 from shopmesh_auth.users import IDEMPOTENT, GrpcUserDirectory
 
 log = logging.getLogger("shopmesh.auth")
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "auth.shopmesh.dev"
 
 

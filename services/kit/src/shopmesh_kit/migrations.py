@@ -73,6 +73,15 @@ def _do_run_migrations(connection: Connection, target_metadata: MetaData | None)
         context.run_migrations()
 
 
+def migrations_dir(package_file: str) -> Path:
+    """A service's Alembic directory: inside the installed package (wheels
+    and images carry it there), else `services/<svc>/migrations` of the
+    source tree (editable installs)."""
+    package = Path(package_file).resolve().parent
+    packaged = package / "migrations"
+    return packaged if packaged.is_dir() else package.parents[1] / "migrations"
+
+
 def alembic_config(database_url: str, script_location: Path) -> Config:
     """An in-memory Alembic config (no alembic.ini) for one database."""
     from alembic.config import Config

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import grpc
 from shopmesh.order.v1 import order_service_pb2_grpc
@@ -15,7 +14,7 @@ from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.identity import auth_verifier, service_token
-from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.periodic import Periodic
 from shopmesh_kit.server import Binding, GrpcServer
 
@@ -27,7 +26,7 @@ from shopmesh_order.settings import OrderSettings
 from shopmesh_order.stock import IDEMPOTENT, GrpcStock, Stock
 
 log = logging.getLogger("shopmesh.order")
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "order.shopmesh.dev"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from shopmesh.product.v1 import product_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
@@ -13,7 +12,7 @@ from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.identity import auth_verifier
-from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.server import Binding, GrpcServer
 
 from shopmesh_product.api.access import (
@@ -27,7 +26,7 @@ from shopmesh_product.cache import ProductCache
 from shopmesh_product.service import Catalog, Stock
 from shopmesh_product.settings import ProductSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "product.shopmesh.dev"
 # GetJwks is a read: retried on UNAVAILABLE.
 AUTH_IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from shopmesh.user.v1 import user_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
@@ -13,7 +12,7 @@ from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
 from shopmesh_kit.identity import auth_verifier
-from shopmesh_kit.migrations import upgrade_async
+from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.server import Binding, GrpcServer
 
 from shopmesh_user.api.access import INTERNAL_RULES, RULES, USER_INTERNAL_SERVICE, USER_SERVICE
@@ -21,7 +20,7 @@ from shopmesh_user.api.servicer import UserInternalServicer, UserServicer
 from shopmesh_user.service import UserService
 from shopmesh_user.settings import UserSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "user.shopmesh.dev"
 # JWKS reads are idempotent, so retried on UNAVAILABLE.
 IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
