@@ -189,9 +189,9 @@ fmt: venv ## Format Python and proto sources in place
 	$(BUF) format -w proto
 
 .PHONY: test
-test: venv gateway grpcurl ## Run every test: Python (SQLite, throwaway PostgreSQL, end to end), Go
+test: venv gateway grpcurl ## Run every test: Python (SQLite, PostgreSQL, end to end, mesh policy), Go, Helm
 	$(VENV)/bin/pytest
-	$(MAKE) test-gateway test-envoy
+	$(MAKE) test-gateway test-envoy helm-test
 
 .PHONY: gateway
 gateway: ## Build the REST gateway (grpc-gateway, static) into .bin/shopmesh-gateway
