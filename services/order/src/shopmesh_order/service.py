@@ -109,35 +109,35 @@ class OrderService:
             existing = await orders.by_request(user_id, request_id)
             if existing is not None:
                 return existing
-            await orders.add(
-                OrderRow(
-                    id=order_id,
-                    user_id=user_id,
-                    request_id=request_id,
-                    request_hash=fingerprint,
-                    state=OrderState.PENDING,
-                    currency="",
-                    total_cents=None,
-                    reject_reason="",
-                    release_pending=False,
-                    reservation_committed=False,
-                    revision=1,
-                    create_time=now,
-                    update_time=now,
-                ),
-                [
-                    OrderLineRow(
-                        order_id=order_id,
-                        position=i,
-                        product_id=line.product_id,
-                        quantity=line.quantity,
-                        unit_price_cents=None,
-                        display_name="",
-                    )
-                    for i, line in enumerate(lines)
-                ],
-            )
-            try:
+            try:  # the INSERT (flushed in add) or the commit meets a twin's row
+                await orders.add(
+                    OrderRow(
+                        id=order_id,
+                        user_id=user_id,
+                        request_id=request_id,
+                        request_hash=fingerprint,
+                        state=OrderState.PENDING,
+                        currency="",
+                        total_cents=None,
+                        reject_reason="",
+                        release_pending=False,
+                        reservation_committed=False,
+                        revision=1,
+                        create_time=now,
+                        update_time=now,
+                    ),
+                    [
+                        OrderLineRow(
+                            order_id=order_id,
+                            position=i,
+                            product_id=line.product_id,
+                            quantity=line.quantity,
+                            unit_price_cents=None,
+                            display_name="",
+                        )
+                        for i, line in enumerate(lines)
+                    ],
+                )
                 await session.commit()
             except IntegrityError as exc:
                 if not is_unique_violation(exc):
