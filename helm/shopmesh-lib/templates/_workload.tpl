@@ -8,6 +8,15 @@ Templates for one Shopmesh workload. Every template takes one dict:
   callers    components that call this one (ingress on its port)
   env        component-specific non-secret environment (name -> string)
   secretEnv  list of {name, ref: {existingSecret, key}}: environment from existing Secrets
+  track      optional, for the Deployment: "stable" (default) or "canary". The
+             pods carry `version: <track>` (Istio DestinationRule subsets) and
+             `app: <fullname>-<name>` (unique per component, the label Flagger
+             renames for its primary); both are in the Deployment's selector,
+             never in the Service's. A canary Deployment is named
+             <fullname>-<name>-canary, runs .w.canary.image.tag with
+             .w.canary.replicaCount replicas and has no HPA.
+  extraFrom  optional NetworkPolicy peers allowed to the component's port besides
+             its callers (e.g. the Istio ingress gateway)
 The application chart builds the dict (shopmesh.workload) and loops over
 the components; see helm/shopmesh/templates/.
 */}}
@@ -113,16 +122,35 @@ seccompProfile:
 {{- end }}
 
 {{/* ------------------------------------------------------------ Deployment */}}
+{{- define "shopmesh-lib.track" -}}
+{{- .track | default "stable" }}
+{{- end }}
+
+{{/* The pod (and Deployment selector) labels: the component's, plus app and version. */}}
+{{- define "shopmesh-lib.podSelectorLabels" -}}
+{{ include "shopmesh-lib.componentSelectorLabels" . }}
+app: {{ include "shopmesh-lib.componentFullname" . }}
+version: {{ include "shopmesh-lib.track" . }}
+{{- end }}
+
 {{- define "shopmesh-lib.deployment" -}}
 {{- $portName := ternary "grpc" "http" (eq .kind "grpc") }}
+{{- $canary := eq (include "shopmesh-lib.track" .) "canary" }}
+{{- $img := . }}
+{{- if $canary }}
+{{- $img = dict "ctx" .ctx "w" (dict "image" (dict "repository" .w.image.repository "tag" (required (printf "%s.canary.image.tag is required when %s.canary.enabled is true: the version the canary runs" .name .name) .w.canary.image.tag))) }}
+{{- end }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ include "shopmesh-lib.componentFullname" . }}
+  name: {{ include "shopmesh-lib.componentFullname" . }}{{ if $canary }}-canary{{ end }}
   labels:
     {{- include "shopmesh-lib.componentLabels" . | nindent 4 }}
+    version: {{ include "shopmesh-lib.track" . }}
 spec:
-  {{- if not .w.autoscaling.enabled }}
+  {{- if $canary }}
+  replicas: {{ .w.canary.replicaCount }}
+  {{- else if not .w.autoscaling.enabled }}
   replicas: {{ .w.replicaCount }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -133,7 +161,7 @@ spec:
       maxUnavailable: 0
   selector:
     matchLabels:
-      {{- include "shopmesh-lib.componentSelectorLabels" . | nindent 6 }}
+      {{- include "shopmesh-lib.podSelectorLabels" . | nindent 6 }}
   template:
     metadata:
       annotations:
@@ -143,6 +171,8 @@ spec:
         {{- end }}
       labels:
         {{- include "shopmesh-lib.componentLabels" . | nindent 8 }}
+        app: {{ include "shopmesh-lib.componentFullname" . }}
+        version: {{ include "shopmesh-lib.track" . }}
     spec:
       serviceAccountName: {{ include "shopmesh-lib.componentFullname" . }}
       automountServiceAccountToken: false
@@ -177,7 +207,7 @@ spec:
       {{- end }}
       containers:
         - name: {{ .name }}
-          image: {{ include "shopmesh-lib.image" . | quote }}
+          image: {{ include "shopmesh-lib.image" $img | quote }}
           imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
           {{- if eq .kind "grpc" }}
           args: ["serve"]
@@ -365,7 +395,7 @@ spec:
   policyTypes: ["Ingress", "Egress"]
   ingress:
     {{- $from := dig "networkPolicy" "from" list .w }}
-    {{- if or .callers $from }}
+    {{- if or .callers $from .extraFrom }}
     - from:
         {{- range .callers }}
         - podSelector:
@@ -373,6 +403,9 @@ spec:
               {{- include "shopmesh-lib.componentSelectorLabels" (dict "ctx" $.ctx "name" .) | nindent 14 }}
         {{- end }}
         {{- with $from }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- with .extraFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
       ports:

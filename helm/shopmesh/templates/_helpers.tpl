@@ -87,7 +87,13 @@ Input: (dict "ctx" $ "name" "auth"). Output: JSON of everything but ctx and w
 {{- $secretEnv = append $secretEnv (dict "name" "SHOPMESH_ORDER_SERVICE_SECRET" "ref" $w.serviceSecret) }}
 {{- end }}
 {{- end }}
+{{- /* Native gRPC from the edge reaches the public services directly. */}}
+{{- $extraFrom := list }}
+{{- if and $ctx.Values.istio.enabled $ctx.Values.ingress.enabled (ne $name "gateway") }}
+{{- $extraFrom = $ctx.Values.ingress.networkPolicy.from }}
+{{- end }}
 {{- toJson (dict
+  "extraFrom" $extraFrom
   "name" $name
   "kind" (ternary "http" "grpc" (eq $name "gateway"))
   "calls" $calls
@@ -98,13 +104,16 @@ Input: (dict "ctx" $ "name" "auth"). Output: JSON of everything but ctx and w
 
 {{/*
 Render one library template for every enabled component:
-(dict "ctx" $ "template" "shopmesh-lib.deployment").
+(dict "ctx" $ "template" "shopmesh-lib.deployment"); with "skipFlagger" true,
+not for the components whose canary Flagger manages (it owns their Service).
 */}}
 {{- define "shopmesh.each" -}}
 {{- $ctx := .ctx }}
 {{- $tpl := .template }}
+{{- $skipFlagger := .skipFlagger }}
 {{- range (include "shopmesh.components" $ctx | fromYamlArray) }}
-{{- if (index $ctx.Values .).enabled }}
+{{- $flagger := and (ne . "gateway") (eq (include "shopmesh.trafficMode" (dict "ctx" $ctx "name" .)) "flagger") }}
+{{- if and (index $ctx.Values .).enabled (not (and $skipFlagger $flagger)) }}
 {{- $wl := include "shopmesh.workload" (dict "ctx" $ctx "name" .) | fromJson }}
 {{- $_ := set $wl "ctx" $ctx }}
 {{- $_ := set $wl "w" (index $ctx.Values .) }}
@@ -115,4 +124,63 @@ Render one library template for every enabled component:
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+gRPC services per component, as facts of the protos (proto/shopmesh/<svc>/v1):
+  public      the service the edge exposes (every RPC has a REST binding too)
+  internal    service-to-service RPCs; never routed from the ingress
+  idempotent  paths the mesh may retry: `exact` methods or a `prefix` whose
+              every method is idempotent (Get and List methods, GetJwks, CreateUser on
+              user_id, the reservations on the order id). Every other path is
+              not retried.
+*/}}
+{{- define "shopmesh.grpcServices" -}}
+auth:
+  public: shopmesh.auth.v1.AuthService
+  internal: shopmesh.auth.v1.AuthInternalService
+  idempotent:
+    - exact: /shopmesh.auth.v1.AuthService/GetJwks
+user:
+  public: shopmesh.user.v1.UserService
+  internal: shopmesh.user.v1.UserInternalService
+  idempotent:
+    - exact: /shopmesh.user.v1.UserService/GetUser
+    - exact: /shopmesh.user.v1.UserService/ListUsers
+    - exact: /shopmesh.user.v1.UserInternalService/CreateUser
+product:
+  public: shopmesh.product.v1.ProductService
+  internal: shopmesh.product.v1.ProductInternalService
+  idempotent:
+    - exact: /shopmesh.product.v1.ProductService/GetProduct
+    - exact: /shopmesh.product.v1.ProductService/ListProducts
+    - prefix: /shopmesh.product.v1.ProductInternalService/
+order:
+  public: shopmesh.order.v1.OrderService
+  idempotent:
+    - exact: /shopmesh.order.v1.OrderService/GetOrder
+    - exact: /shopmesh.order.v1.OrderService/ListOrders
+{{- end }}
+
+{{/* The gRPC components, in install order. */}}
+{{- define "shopmesh.grpcComponents" -}}
+[auth, user, product, order]
+{{- end }}
+
+{{/*
+How a component's traffic is managed, after checking its values:
+"flagger" (a Flagger Canary owns the Service, routing and canary Deployment),
+"istio" (this chart renders DestinationRule and VirtualService) or "none".
+Input: (dict "ctx" $ "name" "order").
+*/}}
+{{- define "shopmesh.trafficMode" -}}
+{{- $w := index .ctx.Values .name }}
+{{- $c := $w.canary }}
+{{- if and $c.enabled $c.flagger.enabled }}
+{{- fail (printf "%s.canary.enabled and %s.canary.flagger.enabled are mutually exclusive: Flagger creates and moves its own canary; enable one of them" .name .name) }}
+{{- end }}
+{{- if and (or $c.enabled $c.flagger.enabled) (not .ctx.Values.istio.enabled) }}
+{{- fail (printf "%s.canary needs istio.enabled=true: the traffic split is done by Istio" .name) }}
+{{- end }}
+{{- if $c.flagger.enabled }}flagger{{ else if .ctx.Values.istio.enabled }}istio{{ else }}none{{ end }}
 {{- end }}
