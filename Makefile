@@ -173,6 +173,41 @@ images: wheelhouse gateway ## Build every image (BASE_IMAGE=$(LOCAL_BASE_IMAGE) 
 	  --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$$(git rev-parse HEAD) .
 	docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^$(IMAGE_REPO)/.*:$(IMAGE_TAG) '
 
+# ---------------------------------------------------------------- compose
+# compose.yaml runs the images with PostgreSQL. Images are never pulled: the
+# service images come from `make images` (offline: BASE_IMAGE=$(LOCAL_BASE_IMAGE)),
+# PostgreSQL from `make postgres-image` unless POSTGRES_IMAGE names another.
+POSTGRES_IMAGE ?= shopmesh/postgres:15
+GATEWAY_PORT ?= 8080
+export IMAGE_TAG POSTGRES_IMAGE GATEWAY_PORT LOGIN_FAILURES_PER_CLIENT
+COMPOSE_PROJECT ?= shopmesh
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose) -p $(COMPOSE_PROJECT)
+COMPOSE_IMAGES = $(foreach s,$(DEPLOYABLES) gateway,$(IMAGE_REPO)/$(s):$(IMAGE_TAG))
+
+.PHONY: postgres-image
+postgres-image: ## Build $(POSTGRES_IMAGE) (PostgreSQL 15) from Debian packages, if missing
+	tools/images/postgres-image.sh $(POSTGRES_IMAGE)
+
+.PHONY: compose-up
+compose-up: ## Start the platform with compose (builds missing images), wait for the gateway's /readyz
+	docker image inspect $(COMPOSE_IMAGES) >/dev/null 2>&1 || $(MAKE) images
+	docker image inspect $(POSTGRES_IMAGE) >/dev/null 2>&1 || $(MAKE) postgres-image
+	$(COMPOSE) up -d
+	COMPOSE='$(COMPOSE)' tools/images/compose-wait.sh http://127.0.0.1:$(GATEWAY_PORT)/readyz 240
+
+.PHONY: compose-down
+compose-down: ## Stop the compose platform and remove its containers and volumes
+	$(COMPOSE) down -v --remove-orphans
+
+.PHONY: test-compose
+test-compose: venv grpcurl ## Run the e2e suite and the fault test (tests/compose) against compose, then remove it
+	trap '$(MAKE) compose-down' EXIT; \
+	$(MAKE) compose-up LOGIN_FAILURES_PER_CLIENT=100000; \
+	SHOPMESH_COMPOSE=1 COMPOSE='$(COMPOSE)' BASE_URL=http://127.0.0.1:$(GATEWAY_PORT) \
+	  GRPC_AUTH=127.0.0.1:50051 GRPC_USER=127.0.0.1:50052 \
+	  GRPC_PRODUCT=127.0.0.1:50053 GRPC_ORDER=127.0.0.1:50054 \
+	  $(VENV)/bin/pytest -p no:cacheprovider tests/e2e tests/compose
+
 # ---------------------------------------------------------------- quality
 PY_PATHS := services tools tests
 
