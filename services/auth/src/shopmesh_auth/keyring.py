@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import jwt
-from shopmesh_kit.db import Database
+from shopmesh_kit.db import Database, as_utc
 
 from shopmesh_auth.db.models import SigningKeyRow
-from shopmesh_auth.db.repository import SigningKeys, as_utc
+from shopmesh_auth.db.repository import SigningKeys
 from shopmesh_auth.security.keys import ALGORITHM, SigningKey
 
 

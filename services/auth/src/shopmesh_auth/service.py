@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shopmesh_kit.auth import SERVICE, SERVICE_SUBJECT_PREFIX
-from shopmesh_kit.db import Database, is_unique_violation
+from shopmesh_kit.db import Database, as_utc, is_unique_violation
 from sqlalchemy.exc import IntegrityError
 
 from shopmesh_auth.db.models import AccountRow, RefreshTokenRow
-from shopmesh_auth.db.repository import Accounts, RefreshTokens, as_utc, to_account
+from shopmesh_auth.db.repository import Accounts, RefreshTokens, to_account
 from shopmesh_auth.domain.accounts import (
     Account,
     AccountStatus,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,12 @@ def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
 
     return engine
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time as aware UTC: SQLite hands DateTime(timezone=True)
+    columns back naive; every time Shopmesh stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from shopmesh_kit.db import as_utc
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh_auth.db.models import AccountRow, RefreshTokenRow, SigningKeyRow
 from shopmesh_auth.domain.accounts import Account, AccountStatus
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def to_account(row: AccountRow) -> Account:

@@ -4,19 +4,15 @@ concurrent requests and the recovery loop never both apply one transition."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from shopmesh_kit.db import as_utc
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh_order.db.models import OrderLineRow, OrderRow
 from shopmesh_order.domain.orders import Order, OrderLine, OrderState
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Orders:

@@ -7,10 +7,10 @@ never read-then-write in Python; the CHECK constraint is the last line of defenc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from shopmesh_kit.db import is_check_violation
+from shopmesh_kit.db import as_utc, is_check_violation
 from sqlalchemy import ColumnElement, and_, exists, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,11 +34,6 @@ _SORT_COLUMNS: dict[SortField, InstrumentedAttribute[Any]] = {
     SortField.PRICE: ProductRow.price_cents,
     SortField.CREATE_TIME: ProductRow.create_time,
 }
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def to_product(row: ProductRow) -> Product:

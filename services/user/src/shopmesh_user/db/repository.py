@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from shopmesh_kit.db import as_utc
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh_user.db.models import UserRow
 from shopmesh_user.domain.filters import UserFilter
 from shopmesh_user.domain.profiles import Address, Profile, User, make_address
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def address_to_json(address: Address) -> dict[str, Any]:
