@@ -11,7 +11,15 @@ from google.protobuf.json_format import MessageToDict
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 
 from shopmesh_kit.auth import JwksCache, JwksFetcher, TokenVerifier
-from shopmesh_kit.clients import ServiceToken, TokenFetcher
+from shopmesh_kit.clients import ServiceToken, TokenFetcher, create_channel
+
+# Reads of the auth service that may be retried.
+AUTH_IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
+
+
+def auth_channel(target: str) -> grpc.aio.Channel:
+    """The channel a service keeps to the auth service (JWKS, service tokens)."""
+    return create_channel(target, idempotent=AUTH_IDEMPOTENT)
 
 
 def jwks_fetcher(channel: grpc.aio.Channel, timeout: float = 5.0) -> JwksFetcher:

@@ -13,7 +13,7 @@ from shopmesh_kit.auth import AccessRules, TokenVerifier
 from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.identity import auth_verifier, service_token
+from shopmesh_kit.identity import auth_channel, auth_verifier, service_token
 from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.periodic import Periodic
 from shopmesh_kit.server import Binding, GrpcServer
@@ -49,19 +49,17 @@ async def build_app(
     if settings.migrate_on_start:
         await upgrade_async(settings.database_url, MIGRATIONS)
     closers: list[Callable[[], Awaitable[None]]] = []
-    auth_channel: grpc.aio.Channel | None = None
+    auth: grpc.aio.Channel | None = None
     if verifier is None or stock is None:
-        auth_channel = create_channel(settings.auth_service_target)
-        closers.append(auth_channel.close)
+        auth = auth_channel(settings.auth_service_target)
+        closers.append(auth.close)
     if verifier is None:
-        assert auth_channel is not None
-        verifier = auth_verifier(
-            auth_channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-        )
+        assert auth is not None
+        verifier = auth_verifier(auth, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     if stock is None:
-        assert auth_channel is not None
+        assert auth is not None
         token = service_token(
-            auth_channel, settings.service_name, settings.service_secret.get_secret_value()
+            auth, settings.service_name, settings.service_secret.get_secret_value()
         )
         product_channel = create_channel(
             settings.product_service_target,

@@ -8,10 +8,9 @@ from datetime import datetime
 
 from shopmesh.product.v1 import product_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
-from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.identity import auth_verifier
+from shopmesh_kit.identity import auth_channel, auth_verifier
 from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.server import Binding, GrpcServer
 
@@ -28,8 +27,6 @@ from shopmesh_product.settings import ProductSettings
 
 MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "product.shopmesh.dev"
-# GetJwks is a read: retried on UNAVAILABLE.
-AUTH_IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
 
 
 @dataclass
@@ -59,7 +56,7 @@ async def build_app(
         await catalog.seed_demo()
     on_stop: list[Callable[[], Awaitable[None]]] = []
     if verifier is None:
-        channel = create_channel(settings.auth_service_target, idempotent=AUTH_IDEMPOTENT)
+        channel = auth_channel(settings.auth_service_target)
         on_stop.append(channel.close)
         verifier = auth_verifier(
             channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience

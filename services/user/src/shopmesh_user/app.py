@@ -8,10 +8,9 @@ from datetime import datetime
 
 from shopmesh.user.v1 import user_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules, TokenVerifier
-from shopmesh_kit.clients import create_channel
 from shopmesh_kit.clock import utc_now
 from shopmesh_kit.db import Database
-from shopmesh_kit.identity import auth_verifier
+from shopmesh_kit.identity import auth_channel, auth_verifier
 from shopmesh_kit.migrations import migrations_dir, upgrade_async
 from shopmesh_kit.server import Binding, GrpcServer
 
@@ -22,8 +21,6 @@ from shopmesh_user.settings import UserSettings
 
 MIGRATIONS = migrations_dir(__file__)
 ERROR_DOMAIN = "user.shopmesh.dev"
-# JWKS reads are idempotent, so retried on UNAVAILABLE.
-IDEMPOTENT = [("shopmesh.auth.v1.AuthService", "GetJwks")]
 
 
 @dataclass
@@ -47,7 +44,7 @@ async def build_app(
         await upgrade_async(settings.database_url, MIGRATIONS)
     on_stop: list[Callable[[], Awaitable[None]]] = []
     if verifier is None:
-        channel = create_channel(settings.auth_service_target, idempotent=IDEMPOTENT)
+        channel = auth_channel(settings.auth_service_target)
         on_stop.append(channel.close)
         verifier = auth_verifier(
             channel, issuer=settings.jwt_issuer, audience=settings.jwt_audience
