@@ -10,6 +10,7 @@ shows up (key rotation).
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
@@ -119,6 +121,24 @@ class JwksCache:
                 return  # keep serving the keys we have
             self._keys = parse_jwks(jwks)
             self._fetched_at = self._attempted_at = self._clock()
+
+
+def public_jwk(public_key: ec.EllipticCurvePublicKey, kid: str) -> dict[str, str]:
+    """The JWK (RFC 7517/7518) of a P-256 verification key, as a JWKS lists it."""
+    numbers = public_key.public_numbers()
+    return {
+        "kty": "EC",
+        "kid": kid,
+        "use": "sig",
+        "alg": ALGORITHM,
+        "crv": "P-256",
+        "x": _b64_coordinate(numbers.x),
+        "y": _b64_coordinate(numbers.y),
+    }
+
+
+def _b64_coordinate(value: int) -> str:
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:

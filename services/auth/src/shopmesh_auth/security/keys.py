@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from shopmesh_kit.auth import public_jwk
 
 ALGORITHM = "ES256"
 
@@ -50,20 +50,7 @@ class SigningKey:
         return key
 
     def public_jwk(self) -> dict[str, str]:
-        numbers = self.private_key.public_key().public_numbers()
-        return {
-            "kty": "EC",
-            "kid": self.kid,
-            "use": "sig",
-            "alg": ALGORITHM,
-            "crv": "P-256",
-            "x": _b64(numbers.x),
-            "y": _b64(numbers.y),
-        }
-
-
-def _b64(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
+        return public_jwk(self.private_key.public_key(), self.kid)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ protected methods (and forge bad tokens) without running the auth service."""
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from collections.abc import Iterable
@@ -12,14 +11,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shopmesh_kit.auth import ALGORITHM, SERVICE, SERVICE_SUBJECT_PREFIX, parse_jwks
+from shopmesh_kit.auth import ALGORITHM, SERVICE, SERVICE_SUBJECT_PREFIX, parse_jwks, public_jwk
 
 ISSUER = "shopmesh-auth"
 AUDIENCE = "shopmesh"
-
-
-def _b64(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 class TestKeys:
@@ -34,20 +29,7 @@ class TestKeys:
         self.private_key = ec.generate_private_key(ec.SECP256R1())
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.private_key.public_key().public_numbers()
-        return {
-            "keys": [
-                {
-                    "kty": "EC",
-                    "kid": self.kid,
-                    "use": "sig",
-                    "alg": ALGORITHM,
-                    "crv": "P-256",
-                    "x": _b64(numbers.x),
-                    "y": _b64(numbers.y),
-                }
-            ]
-        }
+        return {"keys": [public_jwk(self.private_key.public_key(), self.kid)]}
 
     async def get_key(self, kid: str) -> jwt.PyJWK | None:
         return parse_jwks(self.jwks()).get(kid)
