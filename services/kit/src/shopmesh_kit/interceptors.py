@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -77,8 +78,10 @@ class _UnaryInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    async def around(self, method: str, request: Any, context: Context, behavior: Behavior) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    async def around(
+        self, method: str, request: Any, context: Context, behavior: Behavior
+    ) -> Any: ...
 
 
 def _split(method: str) -> tuple[str, str]:
