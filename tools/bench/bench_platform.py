@@ -60,11 +60,11 @@ import grpc
 import psycopg
 import sqlalchemy
 from google.protobuf import __version__ as protobuf_version
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg import sql
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from shopmesh.order.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc
 from shopmesh.product.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
+from shopmesh_kit.clients import wait_serving as grpc_wait_serving
 from shopmesh_kit.db import Database
 from shopmesh_kit.migrations import upgrade_async
 from shopmesh_kit.money import to_money
@@ -277,21 +277,12 @@ def per_unit(before: dict[str, float], after: dict[str, float], units: int) -> d
 
 
 async def wait_serving(children: Children, name: str, port: int, limit: float = 90) -> None:
-    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + limit
-        while True:
-            children.check(name)
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not SERVING after {limit} s:\n{children.log(name)}")
-            await asyncio.sleep(0.2)
+    try:
+        await grpc_wait_serving(
+            f"127.0.0.1:{port}", limit=limit, check=lambda: children.check(name)
+        )
+    except TimeoutError:
+        raise TimeoutError(f"{name} not SERVING after {limit} s:\n{children.log(name)}") from None
 
 
 # ---------------------------------------------------------------- the platform

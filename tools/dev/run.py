@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from shopmesh_kit.clients import wait_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 COLORS = ["\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m"]
@@ -73,24 +72,6 @@ async def _pump(name: str, color: str, stream: asyncio.StreamReader) -> None:
     while line := await stream.readline():
         sys.stdout.write(f"{color}{name:<{width}} |{RESET} {line.decode(errors='replace')}")
         sys.stdout.flush()
-
-
-async def _wait_serving(port: int, limit: float = 60.0) -> None:
-    # Short reconnect backoff: the server is expected to come up any moment.
-    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = asyncio.get_running_loop().time() + limit
-        while True:
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"nothing SERVING on port {port} after {limit} s")
-            await asyncio.sleep(0.2)
 
 
 def _ready(url: str) -> bool:
@@ -179,7 +160,10 @@ async def run(args: argparse.Namespace) -> int:
     gateway = os.environ.get("SHOPMESH_GATEWAY_ADDR", _gateway_env()["SHOPMESH_GATEWAY_ADDR"])
     ports = {s.name: _port(s) for s in SERVICES}
     ready = asyncio.ensure_future(
-        asyncio.gather(*map(_wait_serving, ports.values()), _wait_ready(f"http://{gateway}/readyz"))
+        asyncio.gather(
+            *(wait_serving(f"127.0.0.1:{p}") for p in ports.values()),
+            _wait_ready(f"http://{gateway}/readyz"),
+        )
     )
     try:
         waiting: list[asyncio.Future[Any]] = [ready, asyncio.create_task(stop.wait()), *exited]

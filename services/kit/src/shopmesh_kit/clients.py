@@ -10,12 +10,14 @@ gRPC's own retry policy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from shopmesh_kit.deadlines import outbound_timeout
@@ -105,3 +107,27 @@ def create_channel(
         ],
         interceptors=[*aio_client_interceptors(), _OutboundInterceptor(token, default_timeout)],
     )
+
+
+async def wait_serving(
+    target: str, *, limit: float = 60.0, check: Callable[[], None] | None = None
+) -> None:
+    """Wait until `target`'s gRPC health check reports SERVING; TimeoutError
+    after `limit` seconds. `check` runs before every attempt, e.g. to raise
+    when the process being waited for has died."""
+    # A short reconnect backoff: the server is expected up any moment.
+    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    async with grpc.aio.insecure_channel(target, options=options) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            if check is not None:
+                check()
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError(f"{target} not SERVING after {limit} s")
+            await asyncio.sleep(0.1)

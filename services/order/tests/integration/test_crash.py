@@ -17,12 +17,12 @@ from pathlib import Path
 import grpc
 import pytest
 from google.type import money_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from shopmesh.auth.v1 import auth_service_pb2, auth_service_pb2_grpc
 from shopmesh.order.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc
 from shopmesh.product.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
 from shopmesh_auth.app import build_app as build_auth_app
 from shopmesh_auth.settings import AuthSettings
+from shopmesh_kit.clients import wait_serving
 from shopmesh_kit.db import Database
 from shopmesh_kit.testing.postgres import PostgresServer
 from shopmesh_kit.testing.tokens import bearer
@@ -54,19 +54,11 @@ class Platform:
 
 
 async def _wait_serving(port: int, process: asyncio.subprocess.Process) -> None:
-    # Short reconnect backoff: the server is expected to come up any moment.
-    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        for _ in range(300):
-            if process.returncode is not None:
-                raise AssertionError(f"order service exited with {process.returncode}")
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError("order service did not start")
+    def alive() -> None:
+        if process.returncode is not None:
+            raise AssertionError(f"order service exited with {process.returncode}")
+
+    await wait_serving(f"127.0.0.1:{port}", limit=30, check=alive)
 
 
 @contextlib.asynccontextmanager
