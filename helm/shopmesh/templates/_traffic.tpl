@@ -2,14 +2,19 @@
 The trafficPolicy of every gRPC service: Istio mTLS (PeerAuthentication is
 STRICT mesh-wide), connection pools and outlier detection from istio.*.
 Shared by the chart's DestinationRules and Flagger's generated ones.
+Flagger's Canary schema (v1.36) has no connectionPool.tcp, and the API
+server would silently prune it, so Flagger's policy leaves it out.
+Input: (dict "ctx" $ "tcp" true|false).
 */}}
 {{- define "shopmesh.trafficPolicy" -}}
-{{- $p := .Values.istio -}}
+{{- $p := .ctx.Values.istio -}}
 tls:
   mode: ISTIO_MUTUAL
 connectionPool:
+  {{- if .tcp }}
   tcp:
     maxConnections: {{ $p.connectionPool.maxConnections }}
+  {{- end }}
   http:
     http2MaxRequests: {{ $p.connectionPool.http2MaxRequests }}
     maxRequestsPerConnection: {{ $p.connectionPool.maxRequestsPerConnection }}
