@@ -137,6 +137,31 @@ helm-test: helm-tools ## Lint the charts, run their helm-unittest suites, render
 	for f in helm/shopmesh/values-*.yaml; do \
 	  echo "helm template $$f"; $(HELM) template shopmesh helm/shopmesh -f $$f >/dev/null; done
 
+# The Kubernetes checks' tools, pinned in tools/kube (kube-apiserver, kubectl
+# and kubeconform; k8s.io/kubernetes v1.37.2 with its staging modules
+# replaced), tools/etcd and tools/istio (istioctl). Heavy to build cold.
+KUBE_VERSION = $(shell $(GO) -C tools/kube list -m -f '{{.Version}}' k8s.io/kubernetes)
+KUBE_LDFLAGS = -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+  -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) \
+  -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
+
+$(BIN)/.kube-tools: tools/kube/go.mod tools/kube/go.sum
+	GOBIN=$(BIN) $(GO) -C tools/kube install -ldflags '$(KUBE_LDFLAGS)' tool
+	touch $@
+
+$(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
+	$(GO) -C tools/etcd build -o $@ go.etcd.io/etcd/server/v3
+
+$(BIN)/istioctl: tools/istio/go.mod tools/istio/go.sum
+	GOBIN=$(BIN) $(GO) -C tools/istio install tool
+
+.PHONY: kube-tools
+kube-tools: $(BIN)/.kube-tools $(BIN)/etcd $(BIN)/istioctl ## Build kube-apiserver, kubectl, kubeconform, etcd and istioctl into .bin/
+
+.PHONY: k8s-verify
+k8s-verify: venv helm-test kube-tools ## helm-test, then kubeconform, server-side dry-run (restricted Pod Security), istioctl analyze, the Flux tree
+	SHOPMESH_K8S=1 $(VENV)/bin/pytest tests/k8s
+
 # ---------------------------------------------------------------- images
 IMAGE_REPO ?= shopmesh
 IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
@@ -224,9 +249,9 @@ fmt: venv ## Format Python and proto sources in place
 	$(BUF) format -w proto
 
 .PHONY: test
-test: venv gateway grpcurl ## Run every test: Python (SQLite, PostgreSQL, end to end, mesh policy), Go, Helm
+test: venv gateway grpcurl ## Run every test: Python (SQLite, PostgreSQL, end to end, mesh policy), Go, Helm, Kubernetes
 	$(VENV)/bin/pytest
-	$(MAKE) test-gateway test-envoy helm-test
+	$(MAKE) test-gateway test-envoy k8s-verify
 
 .PHONY: gateway
 gateway: ## Build the REST gateway (grpc-gateway, static) into .bin/shopmesh-gateway

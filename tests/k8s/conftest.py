@@ -87,6 +87,8 @@ def cluster(
 ) -> Iterator[ControlPlane]:
     """kube-apiserver and etcd with every project's CRDs established."""
     with ControlPlane(BIN, tmp_path_factory.mktemp("control-plane")) as plane:
+        # Objects without a namespace land in Shopmesh's, as with `helm install -n`.
+        plane.kubectl("config", "set-context", "--current", "--namespace", NAMESPACE)
         for project, docs in crd_documents.items():
             text = yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
             plane.kubectl("apply", "--server-side", "--field-manager", project, "-f", "-", stdin=text)
@@ -102,19 +104,21 @@ def ensure_namespace(cluster: ControlPlane, name: str) -> None:
 
 def prepare(cluster: ControlPlane, docs: list[dict[str, Any]]) -> None:
     """Really create what a dry-run of `docs` presupposes: their namespaces
-    and their ServiceAccounts (admission looks pods' accounts up)."""
+    and their ServiceAccounts (admission looks pods' accounts up), including
+    each namespace's `default`, which kube-controller-manager would create."""
     namespaces = {doc["metadata"].get("namespace", NAMESPACE) for doc in docs if doc["kind"] != "Namespace"}
+    accounts = [doc for doc in docs if doc["kind"] == "ServiceAccount"]
     for name in sorted(namespaces):
         ensure_namespace(cluster, name)
-    accounts = [doc for doc in docs if doc["kind"] == "ServiceAccount"]
+        accounts.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}})
     if accounts:
-        cluster.kubectl("apply", "-n", NAMESPACE, "-f", "-", stdin=yaml.safe_dump_all(accounts))
+        cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(accounts))
 
 
 def dry_run(cluster: ControlPlane, text: str) -> subprocess.CompletedProcess[str]:
     """Server-side dry-run; any warning (Pod Security, deprecation) fails it."""
     return cluster.kubectl(
-        "--warnings-as-errors", "apply", "--dry-run=server", "-n", NAMESPACE, "-f", "-", stdin=text, check=False
+        "--warnings-as-errors", "apply", "--dry-run=server", "-f", "-", stdin=text, check=False
     )
 
 

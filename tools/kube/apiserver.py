@@ -18,6 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,6 +36,7 @@ class ControlPlane:
         self.work_dir = work_dir
         self.kubeconfig = work_dir / "kubeconfig"
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._logs: list[BinaryIO] = []
 
     def __enter__(self) -> ControlPlane:
         try:
@@ -64,6 +66,7 @@ class ControlPlane:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.work_dir / f"{name}.log").open("wb")
+        self._logs.append(log)
         self._processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
 
     def _start(self) -> None:
@@ -110,6 +113,8 @@ class ControlPlane:
                 "--service-account-key-file", str(self.work_dir / "sa.pub"),
                 "--service-account-signing-key-file", str(self.work_dir / "sa.key"),
                 "--service-cluster-ip-range", "10.96.0.0/16",
+                # Loopback cannot be the kubernetes Service's endpoint.
+                "--endpoint-reconciler-type", "none",
                 # Privileged containers are allowed by the server itself, so a
                 # rejection can only come from Pod Security admission.
                 "--allow-privileged=true",
@@ -158,3 +163,6 @@ current-context: verify
                 process.kill()
                 process.wait()
         self._processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
