@@ -405,7 +405,18 @@ def render(file: File) -> str:
 def generate(settings: Settings) -> dict[str, str]:
     """{file name: content} of every generated file."""
     tables = [t for svc in SERVICES for t in load_tables(svc)]
-    return {f.name: render(f) for f in files(settings, tables)}
+    rendered = {f.name: render(f) for f in files(settings, tables)}
+    kustomization = File(
+        "kustomization.yaml",
+        "Every policy in this directory as one kustomize base, which the Flux tree applies.",
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": sorted(rendered),
+        },
+    )
+    rendered[kustomization.name] = render(kustomization)
+    return rendered
 
 
 def _generated_here(path: Path) -> bool:
