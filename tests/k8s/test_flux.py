@@ -17,6 +17,7 @@ import yaml
 
 from tests.k8s.conftest import BIN, ROOT, documents, dry_run, enabled, helm_template, prepare, run
 from tests.k8s.test_kubeconform import assert_all_valid, kubeconform
+from tools.kube import schemas
 from tools.kube.apiserver import ControlPlane
 
 pytestmark = enabled
@@ -73,9 +74,11 @@ def test_tree_is_wired(tree: tuple[str, Path]) -> None:
                 assert f"{dep.get('namespace', namespace)}/{dep['name']}" in objects, f"{key} depends on {dep}"
 
 
-def test_tree_is_valid(tree: tuple[str, Path], schema_locations: list[str]) -> None:
-    count = len(documents(tree[1].read_text()))
-    assert_all_valid(kubeconform(schema_locations, tree[1]), count)
+def test_tree_is_valid(tree: tuple[str, Path], schema_locations: list[str], tmp_path: Path) -> None:
+    docs = documents(tree[1].read_text())
+    constraints = [constraint_crd(doc) for doc in docs if doc["kind"] == "ConstraintTemplate"]
+    locations = [*schema_locations, schemas.build_crds(tmp_path, constraints)]
+    assert_all_valid(kubeconform(locations, tree[1]), len(docs))
 
 
 def constraint_crd(template: dict[str, Any]) -> dict[str, Any]:

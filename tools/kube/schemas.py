@@ -75,8 +75,13 @@ def crd_schemas(crds: list[dict[str, Any]], out: Path) -> None:
             path.write_text(json.dumps(strict(schema)))
 
 
-def build(out: Path, crds: list[dict[str, Any]]) -> list[str]:
-    """Write the schemas under `out`; return kubeconform -schema-location values."""
-    kubernetes_schemas(out / "kubernetes")
+def build_crds(out: Path, crds: list[dict[str, Any]]) -> str:
+    """Write the CRDs' schemas under `out`; return their -schema-location."""
     crd_schemas(crds, out / "crds")
-    return [location.format(dir=out) for location in LOCATIONS]
+    return LOCATIONS[1].format(dir=out)
+
+
+def build(out: Path, crds: list[dict[str, Any]]) -> list[str]:
+    """Write all schemas under `out`; return kubeconform -schema-location values."""
+    kubernetes_schemas(out / "kubernetes")
+    return [LOCATIONS[0].format(dir=out), build_crds(out, crds)]

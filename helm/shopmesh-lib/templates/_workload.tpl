@@ -166,6 +166,11 @@ spec:
     metadata:
       annotations:
         checksum/config: {{ include "shopmesh-lib.configData" . | sha256sum }}
+        {{- if (.ctx.Values.istio | default dict).enabled }}
+        {{- /* Prometheus is outside the mesh: under STRICT mTLS it could not
+        scrape the metrics port through the sidecar. */}}
+        traffic.sidecar.istio.io/excludeInboundPorts: {{ .ctx.Values.metrics.port | quote }}
+        {{- end }}
         {{- with .w.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -418,6 +423,12 @@ spec:
       ports:
         - port: {{ .ctx.Values.metrics.port }}
           protocol: TCP
+        {{- if (.ctx.Values.istio | default dict).enabled }}
+        # The Istio agent's merged metrics (Envoy's istio_requests_total, which
+        # Flagger's gates query).
+        - port: 15020
+          protocol: TCP
+        {{- end }}
     {{- end }}
   egress:
     {{- include "shopmesh-lib.dnsEgress" . | trim | nindent 4 }}
