@@ -34,7 +34,8 @@ VALUES = {path.stem.removeprefix("values-"): path for path in sorted(CHART.glob(
 VALUES["canary"] = HERE / "values-canary.yaml"
 
 enabled = pytest.mark.skipif(
-    os.environ.get("SHOPMESH_K8S") != "1", reason="needs kube-apiserver, etcd and istioctl: run make k8s-verify"
+    os.environ.get("SHOPMESH_K8S") != "1",
+    reason="needs kube-apiserver, etcd and istioctl: run make k8s-verify",
 )
 
 
@@ -91,14 +92,20 @@ def cluster(
         plane.kubectl("config", "set-context", "--current", "--namespace", NAMESPACE)
         for project, docs in crd_documents.items():
             text = yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
-            plane.kubectl("apply", "--server-side", "--field-manager", project, "-f", "-", stdin=text)
+            plane.kubectl(
+                "apply", "--server-side", "--field-manager", project, "-f", "-", stdin=text
+            )
         plane.kubectl("wait", "--for", "condition=Established", "crd", "--all", "--timeout", "120s")
         yield plane
 
 
 def ensure_namespace(cluster: ControlPlane, name: str) -> None:
     """Create (for real) a namespace that Pod Security judges as restricted."""
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": RESTRICTED}}
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": RESTRICTED},
+    }
     cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(namespace))
 
 
@@ -106,11 +113,19 @@ def prepare(cluster: ControlPlane, docs: list[dict[str, Any]]) -> None:
     """Really create what a dry-run of `docs` presupposes: their namespaces
     and their ServiceAccounts (admission looks pods' accounts up), including
     each namespace's `default`, which kube-controller-manager would create."""
-    namespaces = {doc["metadata"].get("namespace", NAMESPACE) for doc in docs if doc["kind"] != "Namespace"}
+    namespaces = {
+        doc["metadata"].get("namespace", NAMESPACE) for doc in docs if doc["kind"] != "Namespace"
+    }
     accounts = [doc for doc in docs if doc["kind"] == "ServiceAccount"]
     for name in sorted(namespaces):
         ensure_namespace(cluster, name)
-        accounts.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}})
+        accounts.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": name},
+            }
+        )
     if accounts:
         cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(accounts))
 
@@ -128,11 +143,15 @@ def pods_from_templates(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pods = []
     for doc in docs:
         spec = doc.get("spec", {})
-        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get(
+            "template"
+        )
         if not template or "containers" not in template.get("spec", {}):
             continue
         metadata = {"name": f"{doc['kind'].lower()}-{doc['metadata']['name']}"[:63]}
         metadata["namespace"] = doc["metadata"].get("namespace", NAMESPACE)
         metadata["labels"] = template.get("metadata", {}).get("labels", {})
-        pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]})
+        pods.append(
+            {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
+        )
     return pods

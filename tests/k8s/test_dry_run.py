@@ -37,7 +37,9 @@ spec:
 
 
 @pytest.mark.parametrize("env", VALUES)
-def test_rendered_chart_is_admitted(env: str, rendered: dict[str, Path], cluster: ControlPlane) -> None:
+def test_rendered_chart_is_admitted(
+    env: str, rendered: dict[str, Path], cluster: ControlPlane
+) -> None:
     text = rendered[env].read_text()
     docs = documents(text)
     prepare(cluster, docs)
@@ -48,7 +50,9 @@ def test_rendered_chart_is_admitted(env: str, rendered: dict[str, Path], cluster
 
 
 @pytest.mark.parametrize("env", VALUES)
-def test_pods_from_every_template_are_admitted(env: str, rendered: dict[str, Path], cluster: ControlPlane) -> None:
+def test_pods_from_every_template_are_admitted(
+    env: str, rendered: dict[str, Path], cluster: ControlPlane
+) -> None:
     docs = documents(rendered[env].read_text())
     pods = pods_from_templates(docs)
     assert {pod["metadata"]["name"].split("-")[0] for pod in pods} == {"deployment", "job"}

@@ -15,7 +15,11 @@ from tests.k8s.conftest import BIN, NAMESPACE, ROOT, VALUES, enabled
 pytestmark = enabled
 
 # The namespace as the Flux tree creates it: sidecars injected.
-INJECTED = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {"istio-injection": "enabled"}}}
+INJECTED = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {"name": NAMESPACE, "labels": {"istio-injection": "enabled"}},
+}
 
 
 def analyze(directory: Path) -> str:

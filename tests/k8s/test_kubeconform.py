@@ -18,7 +18,15 @@ pytestmark = enabled
 
 def kubeconform(locations: list[str], *paths: Path) -> dict[str, Any]:
     """Run kubeconform; return its JSON report (problems and a summary)."""
-    args = [str(BIN / "kubeconform"), "-strict", "-summary", "-output", "json", "-kubernetes-version", "1.37.0"]
+    args = [
+        str(BIN / "kubeconform"),
+        "-strict",
+        "-summary",
+        "-output",
+        "json",
+        "-kubernetes-version",
+        "1.37.0",
+    ]
     for location in locations:
         args += ["-schema-location", location]
     result = subprocess.run([*args, *map(str, paths)], capture_output=True, text=True, timeout=300)
@@ -32,7 +40,9 @@ def assert_all_valid(report: dict[str, Any], count: int) -> None:
 
 
 @pytest.mark.parametrize("env", VALUES)
-def test_rendered_chart_is_valid(env: str, rendered: dict[str, Path], schema_locations: list[str]) -> None:
+def test_rendered_chart_is_valid(
+    env: str, rendered: dict[str, Path], schema_locations: list[str]
+) -> None:
     count = len(documents(rendered[env].read_text()))
     assert_all_valid(kubeconform(schema_locations, rendered[env]), count)
 

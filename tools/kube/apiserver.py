@@ -47,13 +47,18 @@ class ControlPlane:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._stop()
 
-    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run .bin/kubectl against this control plane; raise with its output on failure."""
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - our built kubectl, our arguments
             [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
             input=stdin,
             capture_output=True,
@@ -67,7 +72,8 @@ class ControlPlane:
     def _spawn(self, name: str, args: list[str]) -> None:
         log = (self.work_dir / f"{name}.log").open("wb")
         self._logs.append(log)
-        self._processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - .bin/
+        self._processes.append(process)
 
     def _start(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -90,11 +96,15 @@ class ControlPlane:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         (self.work_dir / "sa.key").write_bytes(
             key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
             )
         )
         (self.work_dir / "sa.pub").write_bytes(
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
         token = secrets.token_hex(16)
         (self.work_dir / "tokens.csv").write_text(f'{token},admin,admin,"system:masters"\n')
@@ -146,7 +156,7 @@ current-context: verify
         while True:
             for process in self._processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{process.args[0]} exited; see the logs in {self.work_dir}")
+                    raise RuntimeError(f"{process.args!r} exited; see the logs in {self.work_dir}")
             result = self.kubectl("get", "--raw", "/readyz", check=False)
             if result.returncode == 0:
                 return

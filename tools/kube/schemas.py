@@ -13,11 +13,10 @@ kubeconform then reads them with `-schema-location` set to LOCATIONS.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
-
-import kubernetes_validate
 
 KUBERNETES_VERSION = "1.37.0"
 # kubeconform expands these per resource; the first serves Kubernetes kinds
@@ -29,7 +28,9 @@ LOCATIONS = (
 
 
 def kubernetes_schemas(out: Path) -> None:
-    bundled = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    spec = importlib.util.find_spec("kubernetes_validate")  # the wheel's data, not its code
+    assert spec is not None and spec.origin is not None, "kubernetes-validate is not installed"
+    bundled = Path(spec.origin).parent / "kubernetes-json-schema"
     source = bundled / f"v{KUBERNETES_VERSION}-local-strict"
     out.mkdir(parents=True, exist_ok=True)
     definitions = (out / "_definitions.json").as_uri()
