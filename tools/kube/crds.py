@@ -44,8 +44,8 @@ class Source:
 SOURCES = (
     Source(
         "istio",
-        "istio.io/api@v1.32.0",
-        "h1:37mJvg9I0biYZAEQF+MATs4FNeCpXEIVO3LFpVb6iNM=",
+        "istio.io/api@v1.30.8",  # the Istio release gitops/ installs
+        "h1:/weRNO9YbJsKqFibiGCjXG1i+UwNhJb3vts6ChGR554=",
         ("kubernetes/customresourcedefinitions.gen.yaml",),
     ),
     Source(
@@ -54,6 +54,8 @@ SOURCES = (
         "h1:UWgoYM+KLNtRlqmoWOKjKBOBUPVHeepQ6/ac3ERJW68=",
         ("deploy/crds",),
     ),
+    # The newest Flagger module the proxy serves; gitops/ installs chart 1.44,
+    # whose Canary API (flagger.app/v1beta1) is the same.
     Source(
         "flagger",
         "github.com/fluxcd/flagger@v1.36.1",
@@ -78,7 +80,8 @@ SOURCES = (
         "h1:iNY+gIgSyL5higXTfnz+hdPCaiB/43UiHLqE7HBpj68=",
         ("config/crds/bases",),
     ),
-    # Flux 2.7: source-controller 1.7, kustomize-controller 1.7, helm-controller 1.4.
+    # Flux 2.7: source-controller 1.7, kustomize-controller 1.7, helm-controller 1.4
+    # (the newest helm-controller the proxy serves).
     Source(
         "flux-source",
         "github.com/fluxcd/source-controller@v1.7.3",
