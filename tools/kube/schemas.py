@@ -29,7 +29,8 @@ LOCATIONS = (
 
 def kubernetes_schemas(out: Path) -> None:
     spec = importlib.util.find_spec("kubernetes_validate")  # the wheel's data, not its code
-    assert spec is not None and spec.origin is not None, "kubernetes-validate is not installed"
+    if spec is None or spec.origin is None:
+        raise RuntimeError("kubernetes-validate is not installed: run make venv")
     bundled = Path(spec.origin).parent / "kubernetes-json-schema"
     source = bundled / f"v{KUBERNETES_VERSION}-local-strict"
     out.mkdir(parents=True, exist_ok=True)
@@ -39,24 +40,27 @@ def kubernetes_schemas(out: Path) -> None:
         (out / path.name).write_text(text)
 
 
-def strict(schema: Any) -> Any:
-    """openapi2jsonschema's strict conversion of a CRD's OpenAPI v3 schema."""
-    if isinstance(schema, list):
-        return [strict(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    result = {key: strict(value) for key, value in schema.items()}
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """openapi2jsonschema's strict conversion of a CRD's OpenAPI v3 schema:
+    objects reject unknown keys unless they preserve unknown fields."""
+    result = dict(schema)
+    if "properties" in result:
+        result["properties"] = {name: strict(sub) for name, sub in result["properties"].items()}
+        if "additionalProperties" not in result and not result.get(
+            "x-kubernetes-preserve-unknown-fields"
+        ):
+            result["additionalProperties"] = False
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(result.get(key), dict):
+            result[key] = strict(result[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in result:
+            result[key] = [strict(sub) for sub in result[key]]
     if result.get("x-kubernetes-int-or-string"):
         result.pop("type", None)
         result["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     if result.pop("nullable", False) and isinstance(result.get("type"), str):
         result["type"] = [result["type"], "null"]
-    if (
-        "properties" in result
-        and "additionalProperties" not in result
-        and not result.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        result["additionalProperties"] = False
     return result
 
 
