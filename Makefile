@@ -139,7 +139,8 @@ helm-test: helm-tools ## Lint the charts, run their helm-unittest suites, render
 
 # The Kubernetes checks' tools, pinned in tools/kube (kube-apiserver, kubectl
 # and kubeconform; k8s.io/kubernetes v1.37.2 with its staging modules
-# replaced), tools/etcd and tools/istio (istioctl). Heavy to build cold.
+# replaced), tools/etcd, tools/istio (istioctl) and tools/policy (Gatekeeper's
+# gator). Heavy to build cold.
 KUBE_VERSION = $(shell $(GO) -C tools/kube list -m -f '{{.Version}}' k8s.io/kubernetes)
 KUBE_LDFLAGS = -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
   -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) \
@@ -155,11 +156,14 @@ $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 $(BIN)/istioctl: tools/istio/go.mod tools/istio/go.sum
 	GOBIN=$(BIN) $(GO) -C tools/istio install tool
 
+$(BIN)/gator: tools/policy/go.mod tools/policy/go.sum
+	GOBIN=$(BIN) $(GO) -C tools/policy install tool
+
 .PHONY: kube-tools
-kube-tools: $(BIN)/.kube-tools $(BIN)/etcd $(BIN)/istioctl ## Build kube-apiserver, kubectl, kubeconform, etcd and istioctl into .bin/
+kube-tools: $(BIN)/.kube-tools $(BIN)/etcd $(BIN)/istioctl $(BIN)/gator ## Build kube-apiserver, kubectl, kubeconform, etcd, istioctl and gator into .bin/
 
 .PHONY: k8s-verify
-k8s-verify: venv helm-test kube-tools ## helm-test, then kubeconform, server-side dry-run (restricted Pod Security), istioctl analyze, the Flux tree
+k8s-verify: venv helm-test kube-tools ## helm-test, kubeconform, server-side dry-run (restricted Pod Security), istioctl analyze, Gatekeeper policy, the Flux tree
 	SHOPMESH_K8S=1 $(VENV)/bin/pytest tests/k8s
 
 # ---------------------------------------------------------------- images
