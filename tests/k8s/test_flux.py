@@ -51,14 +51,12 @@ def render(cluster: str) -> dict[Path, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module", params=CLUSTERS)
-def tree(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
+def tree(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cluster's whole tree in one file."""
     docs = [doc for docs in render(request.param).values() for doc in docs]
     path = tmp_path_factory.mktemp("flux") / f"{request.param}.yaml"
     path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    return request.param, path
+    return path
 
 
 def by_kind(docs: list[dict[str, Any]], api_version: str) -> dict[str, dict[str, Any]]:
@@ -70,8 +68,8 @@ def by_kind(docs: list[dict[str, Any]], api_version: str) -> dict[str, dict[str,
     }
 
 
-def test_tree_is_wired(tree: tuple[str, Path]) -> None:
-    docs = documents(tree[1].read_text())
+def test_tree_is_wired(tree: Path) -> None:
+    docs = documents(tree.read_text())
     kustomizations = by_kind(docs, FLUX_KUSTOMIZATION)
     releases = by_kind(docs, HELM_RELEASE)
     assert INFRASTRUCTURE | {"shopmesh"} <= {key.split("/")[1] for key in releases}
@@ -84,11 +82,11 @@ def test_tree_is_wired(tree: tuple[str, Path]) -> None:
                 )
 
 
-def test_tree_is_valid(tree: tuple[str, Path], schema_locations: list[str], tmp_path: Path) -> None:
-    docs = documents(tree[1].read_text())
+def test_tree_is_valid(tree: Path, schema_locations: list[str], tmp_path: Path) -> None:
+    docs = documents(tree.read_text())
     constraints = [constraint_crd(doc) for doc in docs if doc["kind"] == "ConstraintTemplate"]
     locations = [*schema_locations, schemas.build_crds(tmp_path, constraints)]
-    assert_all_valid(kubeconform(locations, tree[1]), len(docs))
+    assert_all_valid(kubeconform(locations, tree), len(docs))
 
 
 def constraint_crd(template: dict[str, Any]) -> dict[str, Any]:
@@ -142,8 +140,8 @@ def constraint_crd(template: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_tree_is_admitted(tree: tuple[str, Path], cluster: ControlPlane) -> None:
-    text = tree[1].read_text()
+def test_tree_is_admitted(tree: Path, cluster: ControlPlane) -> None:
+    text = tree.read_text()
     docs = documents(text)
     for template in [doc for doc in docs if doc["kind"] == "ConstraintTemplate"]:
         cluster.kubectl("apply", "-f", "-", stdin=json.dumps(constraint_crd(template)))
@@ -155,11 +153,11 @@ def test_tree_is_admitted(tree: tuple[str, Path], cluster: ControlPlane) -> None
 
 
 def test_shopmesh_release_renders_and_is_admitted(
-    tree: tuple[str, Path], cluster: ControlPlane, tmp_path: Path
+    tree: Path, cluster: ControlPlane, tmp_path: Path
 ) -> None:
     """What helm-controller would install: the chart from this repository
     with the release's valuesFiles, then its inline values on top."""
-    docs = documents(tree[1].read_text())
+    docs = documents(tree.read_text())
     release = next(
         doc
         for doc in docs
