@@ -6,7 +6,6 @@ the tests drive that platform instead and start nothing."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from shopmesh_kit.testing.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@e2e.example.com"
 ADMIN_PASSWORD = "e2e admin password"
 SERVICES = ("auth", "user", "product", "order")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -62,13 +56,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         yield Platform(base_url.rstrip("/"), grpc)
         return
     tmp = tmp_path_factory.mktemp("platform")
-    ports = {s: _free_port() for s in SERVICES}
-    gateway = f"127.0.0.1:{_free_port()}"
+    ports = {s: free_port() for s in SERVICES}
+    gateway = f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
         **{f"SHOPMESH_{s.upper()}_PORT": str(p) for s, p in ports.items()},
         "SHOPMESH_GATEWAY_ADDR": gateway,
-        "SHOPMESH_GATEWAY_METRICS_ADDR": f"127.0.0.1:{_free_port()}",
+        "SHOPMESH_GATEWAY_METRICS_ADDR": f"127.0.0.1:{free_port()}",
         "SHOPMESH_ADMIN_EMAIL": ADMIN_EMAIL,
         "SHOPMESH_ADMIN_PASSWORD": ADMIN_PASSWORD,
         # Fuzzing and repeated logins come from one client: let them through.
@@ -86,12 +80,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             _wait_ready(f"http://{gateway}", process, log)
             yield Platform(f"http://{gateway}", {s: f"127.0.0.1:{p}" for s, p in ports.items()})
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=30)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ import random
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,7 @@ from shopmesh_kit.db import Database
 from shopmesh_kit.migrations import upgrade_async
 from shopmesh_kit.money import to_money
 from shopmesh_kit.testing.postgres import LocalPostgres, find_bindir, start_local_postgres
+from shopmesh_kit.testing.processes import free_port
 from shopmesh_order.app import MIGRATIONS as ORDER_MIGRATIONS
 from shopmesh_order.db.models import OrderLineRow, OrderRow
 from shopmesh_product.app import MIGRATIONS as PRODUCT_MIGRATIONS
@@ -183,13 +183,6 @@ class Children:
     def stop_all(self) -> None:
         for name in reversed(list(self._procs)):
             self.stop(name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_mib(pid: int) -> float:

@@ -55,6 +55,7 @@ import httpx
 import psycopg
 from shopmesh.product.v1 import product_service_pb2, product_service_pb2_grpc
 from shopmesh_kit.testing.postgres import LocalPostgres
+from shopmesh_kit.testing.processes import free_port
 
 from tools.bench.bench_platform import (
     DEMO_PRODUCT,
@@ -70,7 +71,6 @@ from tools.bench.bench_platform import (
     compare,
     cpu_meter,
     cpu_model,
-    free_port,
     per_unit,
     prepare_stack,
     say,

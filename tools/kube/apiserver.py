@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -22,12 +21,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from shopmesh_kit.testing.processes import free_port, stop
 
 
 class ControlPlane:
@@ -166,12 +160,7 @@ current-context: verify
 
     def _stop(self) -> None:
         for process in reversed(self._processes):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=20)
         self._processes.clear()
         for log in self._logs:
             log.close()

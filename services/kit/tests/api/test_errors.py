@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import grpc
 import pytest
@@ -24,6 +23,7 @@ from shopmesh_kit.errors import (
     Unavailable,
 )
 from shopmesh_kit.testing.grpc import error_info, field_violations, rich_status
+from shopmesh_kit.testing.processes import free_port
 
 from .harness import ERROR_DOMAIN, Shop
 
@@ -49,14 +49,6 @@ def retry_info(error: grpc.aio.AioRpcError) -> error_details_pb2.RetryInfo | Non
         if detail.Unpack(info):
             return info
     return None
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 TYPED_ERRORS = [
@@ -164,7 +156,7 @@ async def test_unexpected_error_becomes_a_fixed_internal_error_and_is_logged(
 
 async def test_unavailable_dependency_becomes_unavailable(shop: Shop) -> None:
     async def call_a_dependency_that_is_down() -> None:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{closed_port()}") as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
             stub = product_service_pb2_grpc.ProductServiceStub(channel)
             await stub.GetProduct(GET_PRODUCT, timeout=2)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from shopmesh_auth.settings import AuthSettings
 from shopmesh_kit.clients import wait_serving
 from shopmesh_kit.db import Database
 from shopmesh_kit.testing.postgres import PostgresServer
+from shopmesh_kit.testing.processes import free_port
 from shopmesh_kit.testing.tokens import bearer
 from shopmesh_order.db.repository import Orders
 from shopmesh_order.domain.orders import Order, OrderState
@@ -34,12 +34,6 @@ from shopmesh_user.app import build_app as build_user_app
 from shopmesh_user.settings import UserSettings
 
 SECRET = "order-secret-for-tests"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -104,7 +98,7 @@ async def platform(
         return server.create_database_sync(f"{name}_{uuid.uuid4().hex[:10]}")
 
     auth_url, user_url, product_url = url("auth"), url("user"), url("product")
-    user_port = _free_port()
+    user_port = free_port()
     auth = await build_auth_app(
         AuthSettings(
             port=0,
@@ -210,7 +204,7 @@ def _create_request(platform: Platform, quantity: int) -> order_service_pb2.Crea
 
 async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platform) -> None:
     await _add_product(platform, "coffee-mug", 10)
-    port = _free_port()
+    port = free_port()
     async with order_process(platform, port, crash_point="after_reserve") as process:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -230,7 +224,7 @@ async def test_crash_after_reserving_is_recovered_to_confirmed(platform: Platfor
 
 async def test_crash_during_cancel_is_finished_once(platform: Platform) -> None:
     await _add_product(platform, "coffee-mug", 10)
-    port = _free_port()
+    port = free_port()
     async with (
         order_process(platform, port),
         grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,

@@ -13,7 +13,6 @@ import asyncio
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -25,6 +24,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import make_url
+
+from shopmesh_kit.testing.processes import free_port
 
 URL_ENV = "SHOPMESH_TEST_POSTGRES_URL"
 BINDIR_ENV = "SHOPMESH_PG_BINDIR"
@@ -126,7 +127,7 @@ class LocalPostgres(PostgresServer):
             "--no-sync",
         )  # fmt: skip
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._write_config()
             try:
                 self._pg_ctl("start", "-w", "-t", "60")
@@ -224,13 +225,6 @@ def unavailable(reason: str) -> NoReturn:
 
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
