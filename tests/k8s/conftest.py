@@ -137,6 +137,14 @@ def dry_run(cluster: ControlPlane, text: str) -> subprocess.CompletedProcess[str
     )
 
 
+def assert_admitted(cluster: ControlPlane, objects: list[dict[str, Any]]) -> None:
+    """Every object passes a server-side dry-run, without a warning."""
+    result = dry_run(cluster, yaml.safe_dump_all(objects))
+    assert result.returncode == 0, result.stderr
+    # Every object went through the server (nothing silently skipped).
+    assert result.stdout.count("(server dry run)") == len(objects), result.stdout
+
+
 def pods_from_templates(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A Pod for each pod template (Deployments, Jobs, ...): Pod Security only
     enforces on Pods; on their controllers it merely warns."""

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s.conftest import VALUES, documents, dry_run, enabled, pods_from_templates, prepare
+from tests.k8s.conftest import (
+    VALUES,
+    assert_admitted,
+    documents,
+    dry_run,
+    enabled,
+    pods_from_templates,
+    prepare,
+)
 from tools.kube.apiserver import ControlPlane
 
 pytestmark = enabled
@@ -40,13 +48,9 @@ spec:
 def test_rendered_chart_is_admitted(
     env: str, rendered: dict[str, Path], cluster: ControlPlane
 ) -> None:
-    text = rendered[env].read_text()
-    docs = documents(text)
+    docs = documents(rendered[env].read_text())
     prepare(cluster, docs)
-    result = dry_run(cluster, text)
-    assert result.returncode == 0, result.stderr
-    # Every object went through the server (nothing silently skipped).
-    assert result.stdout.count("(server dry run)") == len(docs), result.stdout
+    assert_admitted(cluster, docs)
 
 
 @pytest.mark.parametrize("env", VALUES)
@@ -57,9 +61,7 @@ def test_pods_from_every_template_are_admitted(
     pods = pods_from_templates(docs)
     assert {pod["metadata"]["name"].split("-")[0] for pod in pods} == {"deployment", "job"}
     prepare(cluster, docs)
-    result = dry_run(cluster, yaml.safe_dump_all(pods))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("(server dry run)") == len(pods)
+    assert_admitted(cluster, pods)
 
 
 def test_a_privileged_workload_is_refused(cluster: ControlPlane) -> None:

@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.k8s.conftest import BIN, ROOT, documents, dry_run, enabled, helm_template, prepare, run
+from tests.k8s.conftest import (
+    BIN,
+    ROOT,
+    assert_admitted,
+    documents,
+    enabled,
+    helm_template,
+    prepare,
+    run,
+)
 from tests.k8s.test_kubeconform import assert_all_valid, kubeconform
 from tools.kube import schemas
 from tools.kube.apiserver import ControlPlane
@@ -141,15 +150,12 @@ def constraint_crd(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_tree_is_admitted(tree: Path, cluster: ControlPlane) -> None:
-    text = tree.read_text()
-    docs = documents(text)
+    docs = documents(tree.read_text())
     for template in [doc for doc in docs if doc["kind"] == "ConstraintTemplate"]:
         cluster.kubectl("apply", "-f", "-", stdin=json.dumps(constraint_crd(template)))
     cluster.kubectl("wait", "--for", "condition=Established", "crd", "--all", "--timeout", "60s")
     prepare(cluster, docs)
-    result = dry_run(cluster, text)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("(server dry run)") == len(docs), result.stdout
+    assert_admitted(cluster, docs)
 
 
 def test_shopmesh_release_renders_and_is_admitted(
@@ -169,12 +175,9 @@ def test_shopmesh_release_renders_and_is_admitted(
     values = [ROOT / path for path in chart["valuesFiles"]]
     inline = tmp_path / "inline.yaml"
     inline.write_text(yaml.safe_dump(release["spec"].get("values", {})))
-    rendered = helm_template(*values, inline)
-    manifests = documents(rendered)
+    manifests = documents(helm_template(*values, inline))
     prepare(cluster, manifests)
-    result = dry_run(cluster, rendered)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("(server dry run)") == len(manifests)
+    assert_admitted(cluster, manifests)
 
 
 def test_a_broken_path_fails(tmp_path: Path) -> None:
