@@ -8,8 +8,6 @@ import signal
 import sys
 import textwrap
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from shopmesh.product.v1 import product_service_pb2, product_service_pb2_grpc
 from shopmesh.user.v1 import user_service_pb2, user_service_pb2_grpc
 from shopmesh_kit.auth import AccessRules
 from shopmesh_kit.errors import NotFound
-from shopmesh_kit.server import GrpcServer
+from shopmesh_kit.testing.grpc import serving
 from shopmesh_kit.testing.tokens import TestKeys, bearer
 
 from .harness import RULES, SERVICE_NAMES, Backend, Shop, build_server
@@ -31,17 +29,6 @@ from .harness import RULES, SERVICE_NAMES, Backend, Shop, build_server
 GET_PRODUCT = product_service_pb2.GetProductRequest(name="products/1")
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-@asynccontextmanager
-async def started(server: GrpcServer) -> AsyncIterator[grpc.aio.Channel]:
-    """Like `serving()`, for tests that stop the server themselves."""
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            yield channel
-    finally:
-        await server.stop(0)
 
 
 async def check(channel: grpc.aio.Channel, service: str = "") -> Any:
@@ -77,7 +64,7 @@ async def test_stop_reports_not_serving_then_drains_in_flight_rpcs(
         await release.wait()
 
     backend.script = slow
-    async with started(server) as channel:
+    async with serving(server) as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
         assert (await watch.read()).status == SERVING
         in_flight = asyncio.ensure_future(
@@ -110,7 +97,7 @@ async def test_stop_runs_the_stop_callbacks_once(keys: TestKeys, backend: Backen
         events.append("stop")
 
     server = build_server(backend, keys, on_start=[on_start], on_stop=[on_stop])
-    async with started(server):
+    async with serving(server):
         assert events == ["start"]
         await asyncio.gather(server.stop(0), server.stop(0))
     assert events == ["start", "stop"]
@@ -178,7 +165,7 @@ async def test_metrics_count_handled_rpcs_by_status_code(keys: TestKeys, backend
 
     backend.script = not_found_for_users
     server = build_server(backend, keys, metrics_port=0)
-    async with started(server) as channel:
+    async with serving(server) as channel:
         products = product_service_pb2_grpc.ProductServiceStub(channel)
         users = user_service_pb2_grpc.UserServiceStub(channel)
         admin = bearer(keys.token("admin-1", ["admin"]))
